@@ -1,0 +1,1 @@
+"""zkserver: the ZooKeeper-compatible server layer (asyncio shell around zkrecipes._core)."""
