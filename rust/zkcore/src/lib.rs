@@ -1,1 +1,11 @@
-//! zkcore
+//! zkcore: the Apache ZooKeeper 3.8 compatible core of zkrecipes.
+//!
+//! Pure Rust, no Python: the jute codec and records, protocol constants, zxids, the DataTree
+//! with its watch table, and (later) the transaction log and snapshots. The PyO3 bindings live
+//! in the `zkpy` crate.
+
+pub mod jute;
+pub mod proto;
+pub mod records;
+pub mod request;
+pub mod zxid;
