@@ -8,4 +8,5 @@ pub mod jute;
 pub mod proto;
 pub mod records;
 pub mod request;
+pub mod watch;
 pub mod zxid;
