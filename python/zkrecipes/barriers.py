@@ -51,7 +51,7 @@ class Barrier:
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the barrier is down; False if still up after `timeout` seconds."""
-        gone, _ = wait_for_deletion(
+        gone = wait_for_deletion(
             self.coordinator, self.path, Deadline(timeout), self.coordinator.session_id
         )
         return gone and self.coordinator.retry(self.coordinator.client.exists, self.path) is None

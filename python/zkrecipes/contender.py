@@ -74,10 +74,16 @@ class Contender:
                 return
             if deadline.expired:
                 raise AcquireTimeout(f"{self.node.path} still waits for {blocker}")
-            _, fired = wait_for_deletion(
-                self.coordinator, join(self.parent, blocker), deadline, self.node.session_id
+            wait_for_deletion(
+                self.coordinator,
+                join(self.parent, blocker),
+                deadline,
+                self.node.session_id,
+                self._count_wakeup,
             )
-            self.wakeups += fired
+
+    def _count_wakeup(self) -> None:
+        self.wakeups += 1
 
     def leave(self) -> None:
         if self.node is not None:

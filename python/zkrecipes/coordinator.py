@@ -74,9 +74,10 @@ class RetryPolicy:
             retry=tenacity.retry_if_exception_type(self.retry_on),
             stop=tenacity.stop_after_attempt(self.attempts)
             | tenacity.stop_after_delay(self.deadline_s),
-            wait=tenacity.wait_exponential_jitter(
-                initial=self.backoff_initial_s, max=self.backoff_max_s
-            ),
+            wait=tenacity.wait_exponential(
+                multiplier=self.backoff_initial_s, max=self.backoff_max_s
+            )
+            + tenacity.wait_random(0, self.backoff_initial_s),
             reraise=True,
         )
 

@@ -110,7 +110,11 @@ class _SequentialLock:
             raise
 
     def release(self) -> None:
-        if self._owner_thread != threading.get_ident():
+        """Release one level of hold. As with `threading.Lock`, any thread may release a
+        non-reentrant lock; a reentrant one only by its holding thread (as `threading.RLock`)."""
+        if self._owner_thread is None:
+            raise RuntimeError(f"{self.path} is not held")
+        if self.reentrant and self._owner_thread != threading.get_ident():
             raise RuntimeError(f"{self.path} is not held by this thread")
         self._depth -= 1
         if self._depth > 0:

@@ -157,27 +157,27 @@ def setter(event: threading.Event) -> Callable[[Any], None]:
     return watch
 
 
-class Waker:
-    """A watch callback that wakes one waiter and counts how often it did."""
-
-    def __init__(self) -> None:
-        self.event = threading.Event()
-        self.fired = 0
-
-    def __call__(self, _event: Any) -> None:
-        self.fired += 1
-        self.event.set()
-
-
 def wait_for_deletion(
-    coordinator: Coordinator, path: str, deadline: Deadline, session_id: int
-) -> tuple[bool, int]:
-    """Wait until `path` is gone or the deadline passes: (gone, watch wakeups)."""
-    waker = Waker()
-    if coordinator.retry(coordinator.client.exists, path, watch=waker) is None:
-        return True, 0
-    while not waker.event.wait(deadline.slice(state_poll_s)):
+    coordinator: Coordinator,
+    path: str,
+    deadline: Deadline,
+    session_id: int,
+    on_wake: Callable[[], None] | None = None,
+) -> bool:
+    """Wait until `path` changes or goes, or the deadline passes (then False).
+
+    `on_wake` is called from the watch each time it fires, so callers can count wakeups."""
+    event = threading.Event()
+
+    def watch(_event: Any) -> None:
+        if on_wake is not None:
+            on_wake()
+        event.set()
+
+    if coordinator.retry(coordinator.client.exists, path, watch=watch) is None:
+        return True
+    while not event.wait(deadline.slice(state_poll_s)):
         check_session(coordinator, session_id)
         if deadline.expired:
-            return False, waker.fired
-    return True, waker.fired
+            return False
+    return True
