@@ -4,6 +4,7 @@
 //! with its watch table, and (later) the transaction log and snapshots. The PyO3 bindings live
 //! in the `zkpy` crate.
 
+pub mod acl;
 pub mod jute;
 pub mod proto;
 pub mod records;
