@@ -276,7 +276,9 @@ def test_watch_words_on_fresh_server(differential: Differential) -> None:
         "wchs": "1 connections watching 3 paths\nTotal watches:3\n",
         "wchc": "SESSION\n\t/w1\n\t/w2\n\t/absent\n\n",
         "wchp": "/w1\n\tSESSION\n/w2\n\tSESSION\n/absent\n\tSESSION\n\n",
-        "dump_ephemerals": "ephemeral nodes dump:\nSessions with Ephemerals (1):\nSESSION:\n\t/eph\n",
+        "dump_ephemerals": (
+            "ephemeral nodes dump:\nSessions with Ephemerals (1):\nSESSION:\n\t/eph\n"
+        ),
         "dump_first_line": "SessionTracker dump:",
     }
 
