@@ -249,13 +249,14 @@ impl WatchTable {
         self.child.add(path, w, mode);
     }
 
-    /// The notifications one tree event produces, ordered by watcher; one-shot watches that
-    /// fire are consumed.
+    // WIRE-TREE /// The notifications one tree event produces, ordered by watcher; one-shot watches
+    // WIRE-TREE /// that fire are consumed.
     // WIRE-TREE pub fn trigger(&mut self, ev: &TreeEvent) -> Vec<(WatcherId, WatcherEvent)> {
     // WIRE-TREE     self.trigger_event(&ev.path, ev.kind.code())
     // WIRE-TREE }
 
-    /// [`WatchTable::trigger`] by event type code (`event::NODE_*`).
+    /// The notifications of an event given by type code (`event::NODE_*`), ordered by
+    /// watcher; one-shot watches that fire are consumed.
     pub fn trigger_event(&mut self, path: &str, event_type: i32) -> Vec<(WatcherId, WatcherEvent)> {
         let mut ids = std::mem::take(&mut self.scratch);
         ids.clear();
