@@ -111,14 +111,18 @@ class Lease:
                     Grant(self._holder, stat.czxid, self.coordinator.session_id),
                     self.duration,
                 )
-            if time.time() > float(record["expires_at"]) + self.grace:
+            stale_at = float(record["expires_at"]) + self.grace
+            if time.time() > stale_at:
                 with suppress(BadVersionError, NoNodeError):
                     self.coordinator.retry(client.delete, self._holder, stat.version)
                 continue
+            # Wake on any change of the record, and when it turns stale.
             while not changed.wait(deadline.slice(state_poll_s)):
                 check_session(self.coordinator, self.coordinator.session_id)
                 if deadline.expired:
                     return None
+                if time.time() > stale_at:
+                    break
 
     def _try_create(self) -> LeaseOwnership | None:
         try:
