@@ -1,0 +1,219 @@
+//! Request dispatch, and the write path: prep -> txn -> commit (log + apply) -> reply.
+
+use super::{ConnId, Engine, SessionEvent};
+use crate::jute::{JuteError, Reader, Record};
+use crate::prep::{prepare, PrepContext};
+use crate::proto::{err, op, xid};
+use crate::records::*;
+use crate::request::{write_multi_response, OpResult, Request};
+use crate::tree::ApplyResult;
+use crate::txn::TxnBody;
+
+/// Requests that change the tree (they go through prep and the commit step).
+fn is_write(opcode: i32) -> bool {
+    matches!(
+        opcode,
+        op::CREATE
+            | op::CREATE2
+            | op::CREATE_CONTAINER
+            | op::CREATE_TTL
+            | op::DELETE
+            | op::DELETE_CONTAINER
+            | op::SET_DATA
+            | op::SET_ACL
+            | op::CHECK
+            | op::MULTI
+            | op::RECONFIG
+            | op::CLOSE_SESSION
+    )
+}
+
+impl Engine {
+    pub(super) fn handle_request(&mut self, conn: ConnId, frame: &[u8], now_ms: i64) {
+        let mut r = Reader::with_limit(frame, self.cfg.max_buffer_bytes);
+        let Ok(header) = RequestHeader::read(&mut r) else {
+            self.close(conn, "request shorter than its header");
+            return;
+        };
+        let body = &frame[r.position()..];
+        match Request::decode(header.r#type, body, self.cfg.max_buffer_bytes) {
+            Ok(req) => self.dispatch(conn, header.xid, req, now_ms),
+            Err(JuteError::UnknownOpcode(_)) if header.r#type == op::CREATE_SESSION => {
+                self.reply_unimplemented(conn, header.xid)
+            }
+            Err(JuteError::UnknownOpcode(_)) if header.r#type != op::MULTI && header.r#type != op::MULTI_READ => {
+                self.reply_unimplemented(conn, header.xid)
+            }
+            Err(_) if is_write(header.r#type) => {
+                // Apache logs an error txn for a write it cannot parse.
+                let sid = self.session_of(conn);
+                let txn = TxnBody::Error(ErrorTxn { err: err::MARSHALLING_ERROR });
+                self.write_txn(conn, sid, header.xid, header.r#type, txn, now_ms);
+            }
+            Err(_) => {
+                let last = self.last_zxid();
+                let h = ReplyHeader { xid: header.xid, zxid: last, err: err::MARSHALLING_ERROR };
+                self.out.frame(conn, |w| h.write(w));
+            }
+        }
+    }
+
+    fn reply_unimplemented(&mut self, conn: ConnId, req_xid: i32) {
+        let h = ReplyHeader { xid: req_xid, zxid: -1, err: err::UNIMPLEMENTED };
+        self.out.frame(conn, |w| h.write(w));
+    }
+
+    fn dispatch(&mut self, conn: ConnId, req_xid: i32, req: Request, now_ms: i64) {
+        let sid = self.session_of(conn);
+        match req {
+            Request::Ping => {
+                let h = ReplyHeader { xid: xid::PING, zxid: self.last_zxid(), err: err::OK };
+                self.out.frame(conn, |w| h.write(w));
+            }
+            Request::Auth(ref p) => self.handle_auth(conn, req_xid, p),
+            Request::Sasl(_) => {
+                // No SASL provider is configured: Apache fails the connection.
+                let h = ReplyHeader { xid: req_xid, zxid: 0, err: err::AUTH_FAILED };
+                self.out.frame(conn, |w| h.write(w));
+                self.close(conn, "SASL authentication is not configured");
+            }
+            Request::CloseSession => self.close_session(sid, req_xid, Some(conn), now_ms),
+            Request::Reconfig(_) => {
+                let txn = TxnBody::Error(ErrorTxn { err: err::RECONFIG_DISABLED });
+                self.write_txn(conn, sid, req_xid, op::RECONFIG, txn, now_ms);
+            }
+            ref w if is_write(w.opcode()) => {
+                let zxid = self.next_zxid();
+                let auth = self.conns.get(&conn).map(|c| c.auth.clone()).unwrap_or_default();
+                let ctx = PrepContext { session_id: sid, auth: &auth, zxid, time: now_ms, config: &self.cfg.prep };
+                let txn = prepare(&self.tree, &ctx, w).unwrap_or_else(|code| TxnBody::Error(ErrorTxn { err: code }));
+                let opcode = w.opcode();
+                let sub_ops: Vec<i32> = match w {
+                    Request::Multi(ops) => ops.iter().map(Request::opcode).collect(),
+                    _ => Vec::new(),
+                };
+                let res = self.write_txn(conn, sid, req_xid, opcode, txn, now_ms);
+                self.reply_write(conn, req_xid, opcode, &sub_ops, &res);
+            }
+            other => self.handle_read(conn, req_xid, other),
+        }
+    }
+
+    /// Logs and applies one txn with the next zxid; returns the apply result.
+    fn write_txn(&mut self, conn: ConnId, sid: i64, cxid: i32, opcode: i32, txn: TxnBody, now_ms: i64) -> ApplyResult {
+        let zxid = self.next_zxid();
+        let ty = if matches!(txn, TxnBody::Error(_)) { op::ERROR } else { opcode };
+        let hdr = TxnHeader { client_id: sid, cxid, zxid, time: now_ms, r#type: ty };
+        let res = self.commit(&hdr, &txn);
+        if let TxnBody::Error(e) = &txn {
+            let h = ReplyHeader { xid: cxid, zxid, err: e.err };
+            self.out.frame(conn, |w| h.write(w));
+        }
+        res
+    }
+
+    /// The commit step of standalone mode: record the txn for the log, apply it, fire watches.
+    pub(super) fn commit(&mut self, hdr: &TxnHeader, txn: &TxnBody) -> ApplyResult {
+        let mut rec = Vec::new();
+        hdr.write(&mut rec);
+        txn.write(&mut rec);
+        self.out.txns.push(rec);
+        let res = self.tree.apply(hdr, txn);
+        self.out.last_zxid = hdr.zxid;
+        self.fire(&res);
+        res
+    }
+
+    fn fire(&mut self, res: &ApplyResult) {
+        let mut all = Vec::new();
+        collect_events(res, &mut all);
+        for ev in all {
+            for (watcher, event) in self.watches.trigger(ev) {
+                if self.conns.contains_key(&watcher) {
+                    let h = ReplyHeader { xid: xid::NOTIFICATION, zxid: -1, err: err::OK };
+                    self.out.frame(watcher, |w| {
+                        h.write(w);
+                        event.write(w);
+                    });
+                }
+            }
+        }
+    }
+
+    fn reply_write(&mut self, conn: ConnId, req_xid: i32, opcode: i32, sub_ops: &[i32], res: &ApplyResult) {
+        let zxid = self.last_zxid();
+        if res.multi.is_empty() && res.err != err::OK {
+            return; // the error reply went out with the error txn
+        }
+        let h = ReplyHeader { xid: req_xid, zxid, err: err::OK };
+        self.out.frame(conn, |w| {
+            h.write(w);
+            match opcode {
+                op::CREATE => res.path.write(w),
+                op::CREATE2 | op::CREATE_CONTAINER | op::CREATE_TTL => {
+                    res.path.write(w);
+                    res.stat.clone().unwrap_or_default().write(w);
+                }
+                op::SET_DATA | op::SET_ACL | op::CHECK => res.stat.clone().unwrap_or_default().write(w),
+                op::MULTI => write_multi_response(&multi_results(sub_ops, res), w),
+                _ => {}
+            }
+        });
+    }
+
+    /// closeSession from the client (`conn` is Some) or expiry: the txn deletes the
+    /// session's ephemerals; the connection closes after the reply.
+    pub(super) fn close_session(&mut self, sid: i64, req_xid: i32, conn: Option<ConnId>, now_ms: i64) {
+        let zxid = self.next_zxid();
+        let auth: Vec<Id> = Vec::new();
+        let ctx = PrepContext { session_id: sid, auth: &auth, zxid, time: now_ms, config: &self.cfg.prep };
+        let txn = prepare(&self.tree, &ctx, &Request::CloseSession)
+            .unwrap_or(TxnBody::CloseSession(CloseSessionTxn { paths2_delete: Vec::new() }));
+        let hdr = TxnHeader { client_id: sid, cxid: req_xid, zxid, time: now_ms, r#type: op::CLOSE_SESSION };
+        self.commit(&hdr, &txn);
+        let attached = self.sessions.remove(&sid).and_then(|s| s.conn);
+        self.out.sessions.push(SessionEvent::Closed { session_id: sid });
+        if let Some(c) = conn {
+            let h = ReplyHeader { xid: req_xid, zxid, err: err::OK };
+            self.out.frame(c, |w| h.write(w));
+            self.close(c, "client closed the session");
+        } else if let Some(c) = attached {
+            self.close(c, "session expired");
+        }
+    }
+}
+
+fn collect_events<'a>(res: &'a ApplyResult, all: &mut Vec<&'a crate::tree::TreeEvent>) {
+    all.extend(res.events.iter());
+    for sub in &res.multi {
+        collect_events(sub, all);
+    }
+}
+
+/// `FinalRequestProcessor`'s multi results: the sub-op's request type picks the result shape.
+fn multi_results(sub_ops: &[i32], res: &ApplyResult) -> Vec<OpResult> {
+    res.multi
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let ty = sub_ops.get(i).copied().unwrap_or(op::ERROR);
+            if r.err != err::OK || multi_failed(res) {
+                return OpResult::Error(r.err);
+            }
+            match ty {
+                op::CREATE => OpResult::Create(r.path.clone()),
+                op::CREATE2 | op::CREATE_TTL | op::CREATE_CONTAINER => {
+                    OpResult::Create2(r.path.clone(), r.stat.clone().unwrap_or_default())
+                }
+                op::DELETE | op::DELETE_CONTAINER => OpResult::Delete,
+                op::SET_DATA => OpResult::SetData(r.stat.clone().unwrap_or_default()),
+                op::CHECK => OpResult::Check,
+                _ => OpResult::Error(err::RUNTIME_INCONSISTENCY),
+            }
+        })
+        .collect()
+}
+
+fn multi_failed(res: &ApplyResult) -> bool {
+    res.multi.iter().any(|r| r.err != err::OK)
+}

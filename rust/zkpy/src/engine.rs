@@ -1,0 +1,153 @@
+//! `Engine`: the request engine, driven by the asyncio shell one socket read at a time.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict};
+
+use zkcore::engine::{Engine as Core, EngineConfig, Output, SessionEvent};
+use zkcore::prep::PrepConfig;
+use zkcore::request::Request;
+
+type Sends<'py> = Vec<(u64, Bound<'py, PyBytes>)>;
+type Sessions = Vec<(&'static str, i64, i32, u64, bool)>;
+type PyOutput<'py> = (Sends<'py>, Vec<(u64, String)>, Sessions, Vec<(u64, String)>, usize, i64);
+
+#[pyclass(unsendable, module = "zkrecipes._core")]
+pub struct Engine {
+    core: Core,
+}
+
+fn to_py<'py>(py: Python<'py>, out: Output) -> PyOutput<'py> {
+    let sends = out.sends.into_iter().map(|(c, b)| (c, PyBytes::new(py, &b))).collect();
+    let sessions = out
+        .sessions
+        .into_iter()
+        .map(|e| match e {
+            SessionEvent::Opened { session_id, timeout_ms, conn, reconnect } => {
+                ("opened", session_id, timeout_ms, conn, reconnect)
+            }
+            SessionEvent::Closed { session_id } => ("closed", session_id, 0, 0, false),
+        })
+        .collect();
+    (sends, out.closes, sessions, out.four_letter, out.txns.len(), out.last_zxid)
+}
+
+#[pymethods]
+impl Engine {
+    #[new]
+    #[pyo3(signature = (*, now_ms, min_session_timeout_ms, max_session_timeout_ms,
+        max_buffer_bytes, server_id=0, extended_types=false, skip_acl=false, super_digest=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        now_ms: i64,
+        min_session_timeout_ms: i32,
+        max_session_timeout_ms: i32,
+        max_buffer_bytes: usize,
+        server_id: i64,
+        extended_types: bool,
+        skip_acl: bool,
+        super_digest: Option<String>,
+    ) -> Self {
+        let prep = PrepConfig { extended_types, skip_acl, ..PrepConfig::default() };
+        let cfg = EngineConfig {
+            min_session_timeout_ms,
+            max_session_timeout_ms,
+            max_buffer_bytes,
+            server_id,
+            prep,
+            super_digest,
+            four_letter_words: Vec::new(),
+        };
+        Engine { core: Core::new(cfg, now_ms) }
+    }
+
+    fn open_connection(&mut self, conn: u64, ip: &str) {
+        self.core.open_connection(conn, ip)
+    }
+
+    fn connection_lost(&mut self, conn: u64) {
+        self.core.connection_lost(conn)
+    }
+
+    /// Feeds bytes read from `conn`; returns (sends, closes, session events, four-letter
+    /// words, txn count, last zxid).
+    fn receive<'py>(&mut self, py: Python<'py>, conn: u64, data: &[u8], now_ms: i64) -> PyOutput<'py> {
+        let out = self.core.receive(conn, data, now_ms);
+        to_py(py, out)
+    }
+
+    fn expire_session<'py>(&mut self, py: Python<'py>, session_id: i64, now_ms: i64) -> PyOutput<'py> {
+        let out = self.core.expire_session(session_id, now_ms);
+        to_py(py, out)
+    }
+
+    fn reset_counters(&mut self) {
+        self.core.reset_counters()
+    }
+
+    fn session_of(&self, conn: u64) -> i64 {
+        self.core.session_of(conn)
+    }
+
+    #[getter]
+    fn last_zxid(&self) -> i64 {
+        self.core.last_zxid()
+    }
+
+    /// Counters for the four-letter words (`mntr`, `srvr`, `stat`, `wchs`).
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        let t = self.core.tree();
+        d.set_item("znode_count", t.node_count())?;
+        d.set_item("approximate_data_size", t.approximate_data_size())?;
+        d.set_item("ephemerals_count", t.ephemeral_sessions().iter().map(|s| t.ephemerals(*s).len()).sum::<usize>())?;
+        d.set_item("watch_count", self.core.watches().watch_count())?;
+        d.set_item("watched_paths", self.core.watches().paths_watched())?;
+        d.set_item("last_zxid", self.core.last_zxid())?;
+        d.set_item("digest", t.digest())?;
+        d.set_item("sessions", self.core.sessions().count())?;
+        d.set_item("connections", self.core.connection_count())?;
+        let (received, sent) = self.core.packet_counts();
+        d.set_item("packets_received", received)?;
+        d.set_item("packets_sent", sent)?;
+        Ok(d)
+    }
+
+    /// (session id, [ephemeral paths]) for `dump`.
+    fn ephemerals_by_session(&self) -> Vec<(i64, Vec<String>)> {
+        let t = self.core.tree();
+        t.ephemeral_sessions().into_iter().map(|s| (s, t.ephemerals(s))).collect()
+    }
+
+    /// (session id, timeout ms) of every live session.
+    fn session_list(&self) -> Vec<(i64, i32)> {
+        self.core.sessions().map(|s| (s.id, s.timeout_ms)).collect()
+    }
+
+    fn watches_by_connection(&self) -> Vec<(u64, Vec<String>)> {
+        self.core.watches().by_watcher()
+    }
+
+    fn watches_by_path(&self) -> Vec<(String, Vec<u64>)> {
+        self.core.watches().by_path()
+    }
+}
+
+/// Apache's PathUtils.validatePath; raises ValueError with Apache's message.
+#[pyfunction]
+#[pyo3(signature = (path, sequential=false))]
+pub fn validate_path(path: &str, sequential: bool) -> PyResult<()> {
+    zkcore::path::validate_path(path, sequential).map_err(pyo3::exceptions::PyValueError::new_err)
+}
+
+/// "user:password" -> "user:base64(sha1(user:password))", the digest scheme's id.
+#[pyfunction]
+pub fn digest_id(user_password: &str) -> String {
+    zkcore::acl::digest_id(user_password)
+}
+
+/// Decodes a request body and returns its debug form (for tests and fuzzing).
+#[pyfunction]
+#[pyo3(signature = (opcode, body, max_len=0xfffff))]
+pub fn decode_request(opcode: i32, body: &[u8], max_len: usize) -> PyResult<String> {
+    Request::decode(opcode, body, max_len).map(|r| format!("{r:?}")).map_err(crate::errors::jute)
+}

@@ -1,0 +1,99 @@
+"""`zkr`: the command line of zkrecipes."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from zkserver.config import ConfigError, ServerConfig, config_from_flags, load_zoo_cfg
+from zkserver.logsetup import LEVELS, setup_logging
+
+log = logging.getLogger("zkserver")
+
+
+def _server_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("server", help="run a standalone ZooKeeper-compatible server")
+    add_server_arguments(p)
+
+
+def add_server_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, help="an Apache-format zoo.cfg")
+    p.add_argument("--port", type=int, help="client port (default 2181)")
+    p.add_argument("--host", help="client address to bind (default 0.0.0.0)")
+    p.add_argument("--data-dir", type=Path, help="data directory (default ./zkdata)")
+    p.add_argument("--tick-time", type=int, help="tick in ms (default 3000)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any zoo.cfg key, e.g. --set 4lw.commands.whitelist=*",
+    )
+    p.add_argument("--log-level", default="INFO", choices=LEVELS, type=str.upper)
+
+
+def build_config(args: argparse.Namespace) -> ServerConfig:
+    settings: dict[str, str] = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError("expected KEY=VALUE", item)
+        settings[key.strip()] = value.strip()
+    if args.config is not None:
+        cfg = load_zoo_cfg(args.config)
+        from zkserver.config import apply_setting
+
+        for k, v in settings.items():
+            apply_setting(cfg, k, v)
+    else:
+        cfg = config_from_flags(settings)
+    if args.port is not None:
+        cfg.client_port = args.port
+    if args.host is not None:
+        cfg.client_port_address = args.host
+    if args.data_dir is not None:
+        cfg.data_dir = args.data_dir
+    if args.tick_time is not None:
+        cfg.tick_time_ms = args.tick_time
+    cfg.validate()
+    return cfg
+
+
+def run_server(args: argparse.Namespace) -> int:
+    setup_logging(args.log_level)
+    try:
+        cfg = build_config(args)
+    except ConfigError as e:
+        print(f"zkr: configuration error: {e}", file=sys.stderr)
+        return 2
+    from zkserver.server import ZooKeeperServer
+
+    try:
+        (cfg.data_dir / "version-2").mkdir(parents=True, exist_ok=True)
+        if cfg.data_log_dir is not None:
+            (cfg.data_log_dir / "version-2").mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        print(f"zkr: cannot create data directory {cfg.data_dir}: {e.strerror}", file=sys.stderr)
+        return 1
+    server = ZooKeeperServer(cfg)
+    try:
+        asyncio.run(server.run_until_stopped())
+    except OSError as e:
+        log.error("cannot serve on %s:%d: %s", cfg.client_port_address, cfg.client_port, e)
+        return 1
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="zkr", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    _server_parser(sub)
+    args = parser.parse_args(argv)
+    if args.command == "server":
+        return run_server(args)
+    parser.error(f"unknown command {args.command}")
+    return 2

@@ -1,0 +1,273 @@
+"""Four-letter words (`ruok`, `srvr`, `mntr`, ...): text answers in Apache 3.8's formats.
+
+Sans-IO: each command is a function of a `ServerView` snapshot, so the formats are testable
+without a socket.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from zkserver import VERSION_STRING
+from zkserver.config import ServerConfig
+
+NOT_SERVING = "This ZooKeeper instance is not currently serving requests"
+
+
+@dataclass
+class ConnectionInfo:
+    peer: str  # "127.0.0.1:40000"
+    session_id: int
+    timeout_ms: int
+    received: int = 0
+    sent: int = 0
+
+
+@dataclass
+class ServerView:
+    config: ServerConfig
+    stats: dict[str, int]
+    connections: list[ConnectionInfo]
+    sessions: list[tuple[int, int]]
+    ephemerals: list[tuple[int, list[str]]]
+    watches_by_connection: list[tuple[int, list[str]]]
+    watches_by_path: list[tuple[str, list[int]]]
+    started_at: float
+    session_of_connection: dict[int, int] = field(default_factory=dict)
+    min_latency_ms: int = 0
+    avg_latency_ms: float = 0.0
+    max_latency_ms: int = 0
+
+
+def _hex(n: int) -> str:
+    return f"0x{n & 0xFFFFFFFFFFFFFFFF:x}"
+
+
+def _dir_size(p: Path) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(p):
+        for f in files:
+            try:
+                total += (Path(root) / f).stat().st_size
+            except OSError:
+                continue
+    return total
+
+
+def _stats_block(v: ServerView) -> str:
+    s = v.stats
+    return (
+        f"Latency min/avg/max: {v.min_latency_ms}/{v.avg_latency_ms}/{v.max_latency_ms}\n"
+        f"Received: {s['packets_received']}\n"
+        f"Sent: {s['packets_sent']}\n"
+        f"Connections: {len(v.connections)}\n"
+        f"Outstanding: 0\n"
+        f"Zxid: {_hex(s['last_zxid'])}\n"
+        f"Mode: standalone\n"
+        f"Node count: {s['znode_count']}\n"
+    )
+
+
+def _connection_line(c: ConnectionInfo, full: bool) -> str:
+    head = f" /{c.peer}[{1 if c.session_id else 0}](queued=0,recved={c.received},sent={c.sent}"
+    if full and c.session_id:
+        return head + f",sid={_hex(c.session_id)},to={c.timeout_ms})\n"
+    return head + ")\n"
+
+
+def srvr(v: ServerView) -> str:
+    return f"Zookeeper version: {VERSION_STRING}\n" + _stats_block(v)
+
+
+def stat(v: ServerView) -> str:
+    clients = "".join(_connection_line(c, False) for c in v.connections)
+    return f"Zookeeper version: {VERSION_STRING}\nClients:\n{clients}\n" + _stats_block(v)
+
+
+def cons(v: ServerView) -> str:
+    return "".join(_connection_line(c, True) for c in v.connections) + "\n"
+
+
+def ruok(v: ServerView) -> str:
+    return "imok"
+
+
+def isro(v: ServerView) -> str:
+    return "rw"
+
+
+def conf(v: ServerView) -> str:
+    c = v.config
+    data = c.data_dir / "version-2"
+    log = c.log_dir / "version-2"
+    return (
+        f"clientPort={c.client_port}\n"
+        f"secureClientPort=-1\n"
+        f"dataDir={data.absolute()}\n"
+        f"dataDirSize={_dir_size(data)}\n"
+        f"dataLogDir={log.absolute()}\n"
+        f"dataLogSize={_dir_size(log)}\n"
+        f"tickTime={c.tick_time_ms}\n"
+        f"maxClientCnxns={c.max_client_cnxns}\n"
+        f"minSessionTimeout={c.min_session_timeout}\n"
+        f"maxSessionTimeout={c.max_session_timeout}\n"
+        f"clientPortListenBacklog=-1\n"
+        f"serverId={c.server_id}\n"
+    )
+
+
+def envi(v: ServerView) -> str:
+    lines = [
+        "Environment:",
+        f"zookeeper.version={VERSION_STRING}",
+        f"host.name={socket.gethostname()}",
+        f"python.version={platform.python_version()}",
+        f"python.implementation={platform.python_implementation()}",
+        f"python.executable={sys.executable}",
+        f"os.name={platform.system()}",
+        f"os.arch={platform.machine()}",
+        f"os.version={platform.release()}",
+        f"user.dir={Path.cwd()}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def dirs(v: ServerView) -> str:
+    c = v.config
+    return (
+        f"datadir_size: {_dir_size(c.data_dir / 'version-2')}\n"
+        f"logdir_size: {_dir_size(c.log_dir / 'version-2')}\n"
+    )
+
+
+def wchs(v: ServerView) -> str:
+    s = v.stats
+    return (
+        f"{len(v.watches_by_connection)} connections watching {s['watched_paths']} paths\n"
+        f"Total watches:{s['watch_count']}\n"
+    )
+
+
+def wchc(v: ServerView) -> str:
+    out = []
+    for conn, paths in v.watches_by_connection:
+        out.append(_hex(v.session_of_connection.get(conn, 0)) + "\n")
+        out.extend(f"\t{p}\n" for p in paths)
+    return "".join(out) + "\n"
+
+
+def wchp(v: ServerView) -> str:
+    out = []
+    for path, conns in v.watches_by_path:
+        out.append(path + "\n")
+        out.extend(f"\t{_hex(v.session_of_connection.get(c, 0))}\n" for c in conns)
+    return "".join(out) + "\n"
+
+
+def dump(v: ServerView) -> str:
+    with_eph = [(sid, paths) for sid, paths in v.ephemerals if paths]
+    out = [
+        "SessionTracker dump:\n",
+        f"Session Sets ({len(v.sessions)}):\n",
+    ]
+    out.extend(f"\t{_hex(sid)} (timeout {to} ms)\n" for sid, to in v.sessions)
+    out.append("ephemeral nodes dump:\n")
+    out.append(f"Sessions with Ephemerals ({len(with_eph)}):\n")
+    for sid, paths in with_eph:
+        out.append(f"{_hex(sid)}:\n")
+        out.extend(f"\t{p}\n" for p in sorted(paths))
+    out.append("Connections dump:\n")
+    out.append(f"Connections Sets ({len(v.connections)}):\n")
+    out.extend(f"\tip: /{c.peer} sessionId: {_hex(c.session_id)}\n" for c in v.connections)
+    return "".join(out)
+
+
+def crst(v: ServerView) -> str:
+    return "Connection stats reset.\n"
+
+
+def srst(v: ServerView) -> str:
+    return "Server stats reset.\n"
+
+
+def mntr(v: ServerView) -> str:
+    s = v.stats
+    rows: list[tuple[str, object]] = [
+        ("zk_version", VERSION_STRING),
+        ("zk_server_state", "standalone"),
+        ("zk_ephemerals_count", s["ephemerals_count"]),
+        ("zk_num_alive_connections", len(v.connections)),
+        ("zk_avg_latency", v.avg_latency_ms),
+        ("zk_outstanding_requests", 0),
+        ("zk_znode_count", s["znode_count"]),
+        ("zk_global_sessions", s["sessions"]),
+        ("zk_non_mtls_remote_conn_count", 0),
+        ("zk_packets_sent", s["packets_sent"]),
+        ("zk_packets_received", s["packets_received"]),
+        ("zk_watch_count", s["watch_count"]),
+        ("zk_min_latency", v.min_latency_ms),
+        ("zk_approximate_data_size", s["approximate_data_size"]),
+        ("zk_open_file_descriptor_count", _open_fds()),
+        ("zk_max_file_descriptor_count", _max_fds()),
+        ("zk_local_sessions", 0),
+        ("zk_uptime", int((time.time() - v.started_at) * 1000)),
+        ("zk_max_latency", v.max_latency_ms),
+        ("zk_outstanding_tls_handshake", 0),
+        ("zk_non_mtls_local_conn_count", 0),
+        ("zk_proposal_count", 0),
+        ("zk_connection_drop_probability", 0.0),
+        ("zk_auth_failed_count", s.get("auth_failed", 0)),
+    ]
+    return "".join(f"{k}\t{val}\n" for k, val in rows)
+
+
+def _open_fds() -> int:
+    try:
+        return len(os.listdir("/proc/self/fd"))
+    except OSError:
+        return 0
+
+
+def _max_fds() -> int:
+    try:
+        import resource
+
+        return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except (ImportError, OSError):
+        return 0
+
+
+COMMANDS: dict[str, Callable[[ServerView], str]] = {
+    "ruok": ruok,
+    "srvr": srvr,
+    "stat": stat,
+    "mntr": mntr,
+    "conf": conf,
+    "cons": cons,
+    "crst": crst,
+    "srst": srst,
+    "envi": envi,
+    "wchs": wchs,
+    "wchc": wchc,
+    "wchp": wchp,
+    "dump": dump,
+    "isro": isro,
+    "dirs": dirs,
+}
+
+
+def answer(word: str, allowed: frozenset[str], view: ServerView) -> str:
+    """The text a four-letter word gets, honouring the whitelist."""
+    if word not in allowed:
+        return f"{word} is not executed because it is not in the whitelist.\n"
+    cmd = COMMANDS.get(word)
+    if cmd is None:
+        return f"{word} is not executed because it is not in the whitelist.\n"
+    return cmd(view)

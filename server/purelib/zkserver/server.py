@@ -1,0 +1,243 @@
+"""The standalone server: asyncio sockets and timers around the Rust request engine.
+
+Everything with protocol logic lives in `zkrecipes._core.Engine` (framing, handshake, reads,
+prep/apply of writes, watches) and in the sans-IO modules here (`sessions`, `fourletter`). This
+module only moves bytes, keeps time and carries out the engine's outputs in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from collections import Counter
+from typing import Any
+
+from zkrecipes._core import Engine
+
+from zkserver import fourletter
+from zkserver.config import ServerConfig
+from zkserver.sessions import SessionExpiry
+
+log = logging.getLogger("zkserver")
+
+# A client that stops reading is cut off once this much output is queued for it.
+OUTGOING_BYTES_MAX = 64 * 1024 * 1024
+
+
+def now_ms() -> int:
+    """Wall-clock milliseconds: txn times (ctime/mtime) are wall-clock in Apache too."""
+    return time.time_ns() // 1_000_000
+
+
+def mono_ms() -> int:
+    return time.monotonic_ns() // 1_000_000
+
+
+class ClientConnection(asyncio.Protocol):
+    def __init__(self, server: ZooKeeperServer, conn_id: int) -> None:
+        self.server = server
+        self.conn_id = conn_id
+        self.transport: asyncio.Transport | None = None
+        self.peer = "?"
+        self.ip = "?"
+        self.closing = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        addr = transport.get_extra_info("peername") or ("?", 0)
+        self.ip, self.peer = str(addr[0]), f"{addr[0]}:{addr[1]}"
+        self.server.accept(self)
+
+    def data_received(self, data: bytes) -> None:
+        if not self.closing:
+            self.server.receive(self, data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.server.lost(self)
+
+    def pause_writing(self) -> None:
+        # Backpressure: stop reading requests from a client that does not read its replies.
+        if self.transport is not None:
+            self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self.transport is not None and not self.closing:
+            self.transport.resume_reading()
+
+    def write(self, data: bytes) -> None:
+        t = self.transport
+        if t is None or self.closing:
+            return
+        t.write(data)
+        if t.get_write_buffer_size() > OUTGOING_BYTES_MAX:
+            log.warning("closing connection %s: it does not read its replies", self.peer)
+            self.abort()
+
+    def close(self) -> None:
+        if self.transport is not None and not self.closing:
+            self.closing = True
+            self.transport.close()
+
+    def abort(self) -> None:
+        if self.transport is not None:
+            self.closing = True
+            self.transport.abort()
+
+
+class ZooKeeperServer:
+    def __init__(self, cfg: ServerConfig) -> None:
+        self.cfg = cfg
+        self.engine = Engine(
+            now_ms=mono_ms(),
+            min_session_timeout_ms=cfg.min_session_timeout,
+            max_session_timeout_ms=cfg.max_session_timeout,
+            max_buffer_bytes=cfg.jute_maxbuffer_bytes,
+            server_id=cfg.server_id,
+            extended_types=cfg.extended_types_enabled,
+            skip_acl=cfg.skip_acl,
+            super_digest=cfg.super_digest,
+        )
+        self.expiry = SessionExpiry(cfg.tick_time_ms)
+        self.conns: dict[int, ClientConnection] = {}
+        self.per_ip: Counter[str] = Counter()
+        self.next_conn_id = 1
+        self.started_at = time.time()
+        self._server: asyncio.base_events.Server | None = None
+        self._ticker: asyncio.Task[None] | None = None
+        self._stopped = asyncio.Event()
+
+    # ---- connections ----
+    def make_protocol(self) -> ClientConnection:
+        conn = ClientConnection(self, self.next_conn_id)
+        self.next_conn_id += 1
+        return conn
+
+    def accept(self, conn: ClientConnection) -> None:
+        limit = self.cfg.max_client_cnxns
+        if limit and self.per_ip[conn.ip] >= limit:
+            log.warning("Too many connections from /%s - max is %d", conn.ip, limit)
+            conn.abort()
+            return
+        self.per_ip[conn.ip] += 1
+        self.conns[conn.conn_id] = conn
+        self.engine.open_connection(conn.conn_id, conn.ip)
+
+    def lost(self, conn: ClientConnection) -> None:
+        if self.conns.pop(conn.conn_id, None) is None:
+            return
+        self.per_ip[conn.ip] -= 1
+        if self.per_ip[conn.ip] <= 0:
+            del self.per_ip[conn.ip]
+        self.engine.connection_lost(conn.conn_id)
+
+    def receive(self, conn: ClientConnection, data: bytes) -> None:
+        now = mono_ms()
+        sid = self.engine.session_of(conn.conn_id)
+        if sid:
+            self.expiry.touch(sid, now)
+        self.carry_out(self.engine.receive(conn.conn_id, data, now_ms()), now)
+
+    def carry_out(self, out: tuple[Any, ...], now: int) -> None:
+        """Executes an engine output in order: sends, session changes, then closes."""
+        sends, closes, sessions, words, _txns, _last_zxid = out
+        for conn_id, data in sends:
+            c = self.conns.get(conn_id)
+            if c is not None:
+                c.write(data)
+        for kind, sid, timeout, _conn, _reconnect in sessions:
+            if kind == "opened":
+                self.expiry.add(sid, timeout, now)
+            else:
+                self.expiry.remove(sid)
+        for conn_id, word in words:
+            self.answer_four_letter_word(conn_id, word)
+        for conn_id, why in closes:
+            c = self.conns.get(conn_id)
+            if c is not None:
+                log.info("closing connection %s: %s", c.peer, why)
+                c.close()
+
+    # ---- four-letter words ----
+    def view(self) -> fourletter.ServerView:
+        e = self.engine
+        infos = [
+            fourletter.ConnectionInfo(c.peer, e.session_of(cid), 0) for cid, c in self.conns.items()
+        ]
+        timeouts = dict(e.session_list())
+        for i in infos:
+            i.timeout_ms = timeouts.get(i.session_id, 0)
+        return fourletter.ServerView(
+            config=self.cfg,
+            stats=dict(e.stats()),
+            connections=infos,
+            sessions=e.session_list(),
+            ephemerals=e.ephemerals_by_session(),
+            watches_by_connection=e.watches_by_connection(),
+            watches_by_path=e.watches_by_path(),
+            started_at=self.started_at,
+            session_of_connection={cid: e.session_of(cid) for cid in self.conns},
+        )
+
+    def answer_four_letter_word(self, conn_id: int, word: str) -> None:
+        c = self.conns.get(conn_id)
+        if c is None:
+            return
+        if word == "srst" and word in self.cfg.four_letter_words:
+            self.engine.reset_counters()
+        text = fourletter.answer(word, self.cfg.four_letter_words, self.view())
+        c.write(text.encode())
+
+    # ---- time ----
+    async def tick(self) -> None:
+        """Expires sessions bucket by bucket (one bucket per tick)."""
+        while True:
+            await asyncio.sleep(self.cfg.tick_time_ms / 1000)
+            now = mono_ms()
+            for sid in self.expiry.expired(now):
+                log.info("Expiring session 0x%x, timeout exceeded", sid & 0xFFFFFFFFFFFFFFFF)
+                self.carry_out(self.engine.expire_session(sid, now_ms()), now)
+
+    # ---- lifecycle ----
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            self.make_protocol,
+            host=self.cfg.client_port_address,
+            port=self.cfg.client_port,
+            reuse_address=True,
+            backlog=1024,
+        )
+        self._ticker = asyncio.create_task(self.tick())
+        log.info(
+            "serving on %s:%d (tickTime %d ms, session timeouts %d..%d ms)",
+            self.cfg.client_port_address,
+            self.cfg.client_port,
+            self.cfg.tick_time_ms,
+            self.cfg.min_session_timeout,
+            self.cfg.max_session_timeout,
+        )
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    async def run_until_stopped(self) -> None:
+        await self.start()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.stop)
+        await self._stopped.wait()
+        log.info("shutting down")
+        await self.shutdown()
+
+    async def shutdown(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+        if self._server is not None:
+            self._server.close()
+        for c in list(self.conns.values()):
+            c.close()
+        if self._server is not None:
+            await self._server.wait_closed()
