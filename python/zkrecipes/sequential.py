@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from kazoo.exceptions import NoNodeError, NotEmptyError
+from kazoo.exceptions import ConnectionClosedError, NoNodeError, NotEmptyError
 
 from zkrecipes.coordinator import ConnectionState, Coordinator
 from zkrecipes.fencing import Grant, OwnershipLost
@@ -131,8 +131,9 @@ def _find_protected(coordinator: Coordinator, parent: str, marker: str) -> Creat
 
 
 def delete_quietly(coordinator: Coordinator, path: str) -> None:
-    """Delete `path` under the retry policy; a node already gone counts as deleted."""
-    with contextlib.suppress(NoNodeError, NotEmptyError):
+    """Delete `path` under the retry policy; a node already gone counts as deleted, and so does
+    any node once the client is closed (its session, and every ephemeral node, is gone)."""
+    with contextlib.suppress(NoNodeError, NotEmptyError, ConnectionClosedError):
         coordinator.retry(coordinator.client.delete, path)
 
 
