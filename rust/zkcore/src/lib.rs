@@ -5,9 +5,13 @@
 //! in the `zkpy` crate.
 
 pub mod acl;
+pub mod digest;
 pub mod jute;
+pub mod path;
 pub mod proto;
 pub mod records;
 pub mod request;
+pub mod tree;
+pub mod txn;
 pub mod watch;
 pub mod zxid;

@@ -1,0 +1,311 @@
+//! The DataTree: znodes by path, the session index of ephemerals, containers and TTL nodes,
+//! and the counters Apache reports (node count, approximate data size, tree digest).
+//!
+//! Semantics follow Apache ZooKeeper 3.8's `DataTree` and `DataNode`: in particular the
+//! persisted cversion counts child creations only, and the client sees
+//! `cversion * 2 - numChildren` (creations plus deletions while every deletion follows its
+//! creation). `apply` is the one function that changes the tree, for live commits and for log
+//! replay alike; it never reads a clock.
+
+mod apply;
+mod check;
+mod ops;
+
+use std::collections::{BTreeSet, HashMap};
+
+use crate::digest::node_digest;
+use crate::proto::{event, ephemeral_owner, perms};
+use crate::records::{Acl, Id, Stat, StatPersisted};
+
+/// One znode. `stat` is what Apache persists; `stat()` is what clients see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataNode {
+    pub data: Option<Vec<u8>>,
+    pub stat: StatPersisted,
+    acl: Vec<Acl>,
+    children: BTreeSet<String>,
+    /// This node's current contribution to the tree digest.
+    digest: i64,
+}
+
+impl DataNode {
+    fn new(path: &str, data: Option<Vec<u8>>, acl: Vec<Acl>, stat: StatPersisted) -> Self {
+        let mut n = DataNode {
+            data,
+            stat,
+            acl,
+            children: BTreeSet::new(),
+            digest: 0,
+        };
+        n.digest = n.compute_digest(path);
+        n
+    }
+
+    fn compute_digest(&self, path: &str) -> i64 {
+        node_digest(path, self.data.as_deref(), &self.stat)
+    }
+
+    pub fn acl(&self) -> &[Acl] {
+        &self.acl
+    }
+
+    /// Child names, in byte order.
+    pub fn children(&self) -> impl Iterator<Item = &str> {
+        self.children.iter().map(String::as_str)
+    }
+
+    pub fn has_child(&self, name: &str) -> bool {
+        self.children.contains(name)
+    }
+
+    pub fn num_children(&self) -> i32 {
+        self.children.len() as i32
+    }
+
+    /// The Stat clients see (Apache `DataNode.copyStat`): cversion in changes rather than
+    /// creations, and ephemeralOwner 0 for containers and TTL nodes.
+    pub fn stat(&self) -> Stat {
+        let mut s = Stat::from_persisted(
+            &self.stat,
+            self.data.as_ref().map_or(0, |d| d.len() as i32),
+            self.num_children(),
+        );
+        s.cversion = self.stat.cversion.wrapping_mul(2).wrapping_sub(s.num_children);
+        s.ephemeral_owner = client_ephemeral_owner(self.stat.ephemeral_owner);
+        s
+    }
+}
+
+/// What kind of node an ephemeralOwner value marks (Apache `EphemeralType` with extended
+/// types enabled; a TTL owner cannot be written unless they are).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnerKind {
+    Persistent,
+    Ephemeral(i64),
+    Container,
+    Ttl,
+}
+
+pub fn owner_kind(owner: i64) -> OwnerKind {
+    if owner == ephemeral_owner::CONTAINER {
+        OwnerKind::Container
+    } else if ephemeral_owner::is_ttl(owner) {
+        OwnerKind::Ttl
+    } else if owner == 0 {
+        OwnerKind::Persistent
+    } else {
+        OwnerKind::Ephemeral(owner)
+    }
+}
+
+fn client_ephemeral_owner(owner: i64) -> i64 {
+    match owner_kind(owner) {
+        OwnerKind::Ephemeral(s) => s,
+        _ => 0,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TreeEventKind {
+    Created,
+    Deleted,
+    DataChanged,
+    ChildrenChanged,
+}
+
+impl TreeEventKind {
+    /// The watcher event type (`event::NODE_*`).
+    pub fn code(self) -> i32 {
+        match self {
+            TreeEventKind::Created => event::NODE_CREATED,
+            TreeEventKind::Deleted => event::NODE_DELETED,
+            TreeEventKind::DataChanged => event::NODE_DATA_CHANGED,
+            TreeEventKind::ChildrenChanged => event::NODE_CHILDREN_CHANGED,
+        }
+    }
+}
+
+/// A change that fires watches: Apache's `triggerWatch(path, type)` calls, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeEvent {
+    pub path: String,
+    pub kind: TreeEventKind,
+}
+
+/// Apache's `ProcessTxnResult`. `op` is the txn type the result is for (a multi's sub-results
+/// carry their sub-txn types). `stat` is set by successful creates, setData and setACL.
+/// `events` holds every event of the txn, in firing order, on the top-level result only.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ApplyResult {
+    pub op: i32,
+    pub err: i32,
+    pub path: String,
+    pub stat: Option<Stat>,
+    pub multi: Vec<ApplyResult>,
+    pub events: Vec<TreeEvent>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DataTree {
+    /// Keyed by path; the root is "/" (Apache also maps "" to it).
+    nodes: HashMap<String, DataNode>,
+    /// Session -> its ephemeral paths. A session keeps its (possibly empty) entry until it
+    /// closes, as in Apache.
+    ephemerals: HashMap<i64, BTreeSet<String>>,
+    containers: BTreeSet<String>,
+    ttls: BTreeSet<String>,
+    /// Apache's `nodeDataSize`: path lengths (UTF-16 units) plus data lengths, kept
+    /// incrementally.
+    data_size: i64,
+    /// Wrapping sum of the node digests.
+    digest: i64,
+    last_processed_zxid: i64,
+}
+
+impl Default for DataTree {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+pub const ZOOKEEPER_PATH: &str = "/zookeeper";
+pub const QUOTA_PATH: &str = "/zookeeper/quota";
+pub const CONFIG_PATH: &str = "/zookeeper/config";
+
+fn world_acl(perms: i32) -> Vec<Acl> {
+    vec![Acl {
+        perms,
+        id: Id {
+            scheme: "world".into(),
+            id: "anyone".into(),
+        },
+    }]
+}
+
+/// The tree key of a path: Apache's "" alias of the root maps to "/".
+fn key(path: &str) -> &str {
+    if path.is_empty() {
+        "/"
+    } else {
+        path
+    }
+}
+
+/// Apache's `getNodeSize`: Java string length of the path plus the data length.
+fn node_size(path: &str, data: Option<&[u8]>) -> i64 {
+    let path_len = if path.is_ascii() {
+        path.len()
+    } else {
+        path.encode_utf16().count()
+    };
+    (path_len + data.map_or(0, <[u8]>::len)) as i64
+}
+
+impl DataTree {
+    /// Apache's initial tree: "/", "/zookeeper", "/zookeeper/quota" and "/zookeeper/config"
+    /// (read-only for everyone, aversion -1), all with empty data and zeroed stats.
+    pub fn new() -> Self {
+        let mut t = DataTree {
+            nodes: HashMap::new(),
+            ephemerals: HashMap::new(),
+            containers: BTreeSet::new(),
+            ttls: BTreeSet::new(),
+            data_size: 0,
+            digest: 0,
+            last_processed_zxid: 0,
+        };
+        let open = world_acl(perms::ALL);
+        let zero = StatPersisted::default();
+        t.insert_initial("/", open.clone(), zero.clone(), &["zookeeper"]);
+        t.insert_initial(ZOOKEEPER_PATH, open.clone(), zero.clone(), &["quota", "config"]);
+        t.insert_initial(QUOTA_PATH, open, zero.clone(), &[]);
+        let config_stat = StatPersisted {
+            aversion: -1,
+            ..zero
+        };
+        t.insert_initial(CONFIG_PATH, world_acl(perms::READ), config_stat, &[]);
+        // Apache counts the root twice (as "/" and ""); "" adds no path length.
+        t.data_size += node_size("", Some(&[]));
+        t
+    }
+
+    fn insert_initial(&mut self, path: &str, acl: Vec<Acl>, stat: StatPersisted, kids: &[&str]) {
+        let mut n = DataNode::new(path, Some(Vec::new()), acl, stat);
+        n.children = kids.iter().map(|k| k.to_string()).collect();
+        self.data_size += node_size(path, n.data.as_deref());
+        self.digest = self.digest.wrapping_add(n.digest);
+        self.nodes.insert(path.to_string(), n);
+    }
+
+    pub fn node(&self, path: &str) -> Option<&DataNode> {
+        self.nodes.get(key(path))
+    }
+
+    /// The paths of a session's ephemeral nodes, sorted.
+    pub fn ephemerals(&self, session_id: i64) -> Vec<String> {
+        self.ephemerals
+            .get(&session_id)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Sessions with an entry in the ephemeral index (Apache `getSessions`), sorted.
+    pub fn ephemeral_sessions(&self) -> Vec<i64> {
+        let mut v: Vec<i64> = self.ephemerals.keys().copied().collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// Number of ephemeral nodes over all sessions (mntr `zk_ephemerals_count`).
+    pub fn ephemerals_count(&self) -> usize {
+        self.ephemerals.values().map(BTreeSet::len).sum()
+    }
+
+    pub fn containers(&self) -> Vec<String> {
+        self.containers.iter().cloned().collect()
+    }
+
+    pub fn ttls(&self) -> Vec<String> {
+        self.ttls.iter().cloned().collect()
+    }
+
+    /// Apache's `getNodeCount` (mntr `zk_znode_count`): the root counts twice.
+    pub fn node_count(&self) -> usize {
+        self.nodes.len() + 1
+    }
+
+    /// Apache's `cachedApproximateDataSize` (mntr `zk_approximate_data_size`).
+    pub fn approximate_data_size(&self) -> i64 {
+        self.data_size
+    }
+
+    pub fn last_processed_zxid(&self) -> i64 {
+        self.last_processed_zxid
+    }
+
+    /// The tree digest Apache writes into `TxnDigest` and snapshots.
+    pub fn digest(&self) -> i64 {
+        self.digest
+    }
+
+    /// Apache's `getAllChildrenNumber`: the number of descendants (for "/", every node but
+    /// the root); `None` if the node does not exist.
+    pub fn all_children_number(&self, path: &str) -> Option<i32> {
+        let node = self.node(path)?;
+        if key(path) == "/" {
+            return Some(self.nodes.len() as i32 - 1);
+        }
+        let mut count = 0i32;
+        let mut stack: Vec<(String, &DataNode)> = vec![(path.to_string(), node)];
+        while let Some((p, n)) = stack.pop() {
+            for c in &n.children {
+                let cp = format!("{p}/{c}");
+                if let Some(cn) = self.nodes.get(&cp) {
+                    count += 1;
+                    stack.push((cp, cn));
+                }
+            }
+        }
+        Some(count)
+    }
+}
