@@ -32,7 +32,6 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Callable
 from contextlib import suppress
 
 from kazoo.exceptions import KazooException, NodeExistsError, NoNodeError
@@ -89,12 +88,14 @@ class Master:
                 log.info("%s: reconcile interrupted: %r", self.master_id, error)
             self.stopping.wait(poll_s)
 
-    def _fenced(self, leadership: Ownership, action: Callable[[object], None]) -> bool:
-        """Run `action(transaction)` in a transaction that holds only while we lead."""
-        client = self.coordinator.client
-        transaction = client.transaction()
+    def _fenced(self, leadership: Ownership, operation: str, path: str) -> bool:
+        """Create or delete `path` in a transaction that holds only while we lead."""
+        transaction = self.coordinator.client.transaction()
         transaction.check(leadership.path, 0)
-        action(transaction)
+        if operation == "create":
+            transaction.create(path)
+        else:
+            transaction.delete(path)
         results = transaction.commit()
         return not any(isinstance(r, Exception) for r in results)
 
@@ -107,7 +108,7 @@ class Master:
                 assigned[worker] = tasks
                 continue
             for task in tasks:  # crash detected: take the task back
-                self._fenced(leadership, lambda t, w=worker, k=task: t.delete(f"/assign/{w}/{k}"))
+                self._fenced(leadership, "delete", f"/assign/{worker}/{task}")
                 log.info("%s: %s is gone; %s returns to the pool", self.master_id, worker, task)
         busy = {task for tasks in assigned.values() for task in tasks}
         for task in children(self.coordinator, "/tasks"):
@@ -116,7 +117,7 @@ class Master:
             worker = min(live, key=lambda w: len(assigned.get(w, [])))
             with suppress(NodeExistsError):
                 self.coordinator.retry(self.coordinator.client.ensure_path, f"/assign/{worker}")
-            if self._fenced(leadership, lambda t, w=worker, k=task: t.create(f"/assign/{w}/{k}")):
+            if self._fenced(leadership, "create", f"/assign/{worker}/{task}"):
                 assigned.setdefault(worker, []).append(task)
                 self.assignments += 1
 
@@ -203,7 +204,8 @@ def demo(hosts: str, namespace: str, tasks: int) -> int:
     prepare(admin)
     masters = [Master(connect(), f"master-{i}") for i in range(2)]
     workers = [Worker(connect(), f"worker-{i}", work_s=0.1) for i in range(3)]
-    threads = [threading.Thread(target=r.run, daemon=True) for r in (*masters, *workers)]
+    runners: list[Master | Worker] = [*masters, *workers]
+    threads = [threading.Thread(target=r.run, daemon=True) for r in runners]
     for thread in threads:
         thread.start()
     submit(admin, tasks)
@@ -220,7 +222,7 @@ def demo(hosts: str, namespace: str, tasks: int) -> int:
         leader.stopping.set()
     done = wait_done(admin, tasks, timeout=60)
     statuses = children(admin, "/status")
-    for runner in (*masters, *workers):
+    for runner in runners:
         runner.stopping.set()
     print(f"tasks {tasks}, committed {len(statuses)}, all done: {done}")
     for worker in workers:

@@ -1,5 +1,6 @@
 """Election (leader latch, run, observer) against a real server."""
 
+import functools
 import threading
 
 import zkrecipes
@@ -17,11 +18,11 @@ def test_leader_latch_succession_and_observer(coordinator_factory: CoordinatorFa
             coordinator_factory(),
             "/election",
             identifier=name,
-            on_gained=lambda _o, name=name: gained.append(name),
+            on_gained=functools.partial(_record, gained, name),
         )
         elections.append(election.start())
         # Join one at a time so that the order of the line is known.
-        assert wait_until(lambda count=count: len(elections[0].contenders()) == count)
+        assert wait_until(functools.partial(_contenders_are, elections[0], count))
     a, b, c = elections
     first = a.wait_for_leadership(WAIT_S)
     assert first is not None
@@ -89,3 +90,11 @@ def test_run_blocks_until_elected(coordinator_factory: CoordinatorFactory) -> No
     thread.join(WAIT_S)
     assert len(result) == 1 and result[0] > 0
     assert runner.contenders() == []  # run() resigned
+
+
+def _record(log: list[str], name: str, _ownership: Ownership) -> None:
+    log.append(name)
+
+
+def _contenders_are(election: zkrecipes.Election, count: int) -> bool:
+    return len(election.contenders()) == count

@@ -1,5 +1,6 @@
 """Lock, ReadWriteLock and Semaphore against a real server."""
 
+import functools
 import os
 import subprocess
 import sys
@@ -77,7 +78,7 @@ def test_each_release_wakes_exactly_one_waiter(coordinator_factory: CoordinatorF
     holder.release()
     for released in range(1, waiters_count + 1):
         with condition:
-            assert condition.wait_for(lambda r=released: len(acquired) == r, WAIT_S)
+            assert condition.wait_for(functools.partial(_has_length, acquired, released), WAIT_S)
         assert sum(lock.wakeups for lock in locks) == released
         release[id(acquired[-1])].set()
     for thread in threads:
@@ -230,3 +231,7 @@ def test_semaphore_grants_at_most_max_leases(coordinator_factory: CoordinatorFac
     semaphores[1].release(second)
     with semaphores[0] as lease:
         assert lease.is_valid
+
+
+def _has_length(items: list[zkrecipes.Lock], length: int) -> bool:
+    return len(items) == length
