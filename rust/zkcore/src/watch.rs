@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::proto::{event, state, watcher_type};
 use crate::records::WatcherEvent;
-// WIRE-TREE use crate::tree::TreeEvent;
+use crate::tree::TreeEvent;
 
 /// Identifies the receiver of notifications: one per client connection, chosen by the server
 /// (the session id is a natural choice, since the watch reports print it).
@@ -249,11 +249,11 @@ impl WatchTable {
         self.child.add(path, w, mode);
     }
 
-    // WIRE-TREE /// The notifications one tree event produces, ordered by watcher; one-shot watches
-    // WIRE-TREE /// that fire are consumed.
-    // WIRE-TREE pub fn trigger(&mut self, ev: &TreeEvent) -> Vec<(WatcherId, WatcherEvent)> {
-    // WIRE-TREE     self.trigger_event(&ev.path, ev.kind.code())
-    // WIRE-TREE }
+    /// The notifications one tree event produces, ordered by watcher; one-shot watches that
+    /// fire are consumed. Feed it a txn's events in the order `DataTree::apply` returns them.
+    pub fn trigger(&mut self, ev: &TreeEvent) -> Vec<(WatcherId, WatcherEvent)> {
+        self.trigger_event(&ev.path, ev.kind.code())
+    }
 
     /// The notifications of an event given by type code (`event::NODE_*`), ordered by
     /// watcher; one-shot watches that fire are consumed.
@@ -719,6 +719,83 @@ mod tests {
         assert!(t.trigger_event("/a", NONE).is_empty());
         assert!(t.trigger_event("/a", DATA_WATCH_REMOVED).is_empty());
         assert_eq!(t.watch_count(), 3);
+    }
+
+    #[test]
+    fn tree_events_from_apply_fire_as_apache_does() {
+        use crate::records::{Acl, CreateTxn, DeleteTxn, Id, SetDataTxn, TxnHeader};
+        use crate::tree::DataTree;
+        use crate::txn::TxnBody;
+
+        let mut tree = DataTree::new();
+        let mut t = WatchTable::new();
+        t.add_child("/", A); // getChildren("/")
+        t.add_data("/a", B); // exists("/a") on a missing node
+        t.add_persistent("/", C, true);
+        let hdr = |zxid: i64, ty: i32| TxnHeader {
+            client_id: 1,
+            cxid: 1,
+            zxid,
+            time: 1,
+            r#type: ty,
+        };
+        let mut fire_all =
+            |t: &mut WatchTable, events: &[TreeEvent]| -> Vec<(WatcherId, i32, String)> {
+                events
+                    .iter()
+                    .flat_map(|e| t.trigger(e))
+                    .map(|(w, ev)| (w, ev.r#type, ev.path))
+                    .collect()
+            };
+        let create = TxnBody::Create(CreateTxn {
+            path: "/a".into(),
+            data: Some(b"x".to_vec()),
+            acl: vec![Acl {
+                perms: 31,
+                id: Id {
+                    scheme: "world".into(),
+                    id: "anyone".into(),
+                },
+            }],
+            ephemeral: false,
+            parent_c_version: 1,
+        });
+        let r = tree.apply(&hdr(1, crate::proto::op::CREATE), &create);
+        assert_eq!(r.err, 0);
+        assert_eq!(
+            fire_all(&mut t, &r.events),
+            vec![
+                (B, NODE_CREATED, "/a".to_owned()),
+                (C, NODE_CREATED, "/a".to_owned()),
+                (A, NODE_CHILDREN_CHANGED, "/".to_owned()),
+            ]
+        );
+        t.add_data("/a", B);
+        t.add_child("/a", B);
+        let set = TxnBody::SetData(SetDataTxn {
+            path: "/a".into(),
+            data: None,
+            version: 1,
+        });
+        let r = tree.apply(&hdr(2, crate::proto::op::SET_DATA), &set);
+        assert_eq!(
+            fire_all(&mut t, &r.events),
+            vec![
+                (B, NODE_DATA_CHANGED, "/a".to_owned()),
+                (C, NODE_DATA_CHANGED, "/a".to_owned()),
+            ]
+        );
+        let del = TxnBody::Delete(DeleteTxn { path: "/a".into() });
+        let r = tree.apply(&hdr(3, crate::proto::op::DELETE), &del);
+        assert_eq!(
+            fire_all(&mut t, &r.events),
+            vec![
+                (B, NODE_DELETED, "/a".to_owned()),
+                (C, NODE_DELETED, "/a".to_owned()),
+            ],
+            "B's child watch fires as part of NodeDeleted; A's child watch on / was consumed"
+        );
+        assert_eq!(t.watch_count(), 2);
     }
 
     #[test]
