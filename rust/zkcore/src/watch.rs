@@ -739,7 +739,7 @@ mod tests {
             time: 1,
             r#type: ty,
         };
-        let mut fire_all =
+        let fire_all =
             |t: &mut WatchTable, events: &[TreeEvent]| -> Vec<(WatcherId, i32, String)> {
                 events
                     .iter()
