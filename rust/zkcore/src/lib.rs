@@ -8,6 +8,7 @@ pub mod acl;
 pub mod digest;
 pub mod jute;
 pub mod path;
+pub mod prep;
 pub mod proto;
 pub mod records;
 pub mod request;
