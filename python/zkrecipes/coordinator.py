@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 dispatch_queue_max = 10_000
+dispatcher_join_timeout_s = 5.0
 
 
 class ConnectionState(enum.Enum):
@@ -155,7 +156,8 @@ class Coordinator:
         finally:
             if self._started:
                 self._events.put(None)
-                self._dispatcher.join(timeout=5.0)
+                if threading.current_thread() is not self._dispatcher:
+                    self._dispatcher.join(timeout=dispatcher_join_timeout_s)
                 self._started = False
 
     def __enter__(self) -> Coordinator:
