@@ -798,6 +798,144 @@ mod tests {
         assert_eq!(t.watch_count(), 2);
     }
 
+    /// Apache 3.8's algorithm transcribed literally (every ancestor visited, no counters), as
+    /// the oracle for the table under random operations.
+    mod model {
+        use super::*;
+        use proptest::prelude::*;
+        use std::collections::BTreeSet;
+
+        type Entries = BTreeMap<(u8, String, WatcherId), WatchMode>; // (table, path, watcher)
+        const DATA_T: u8 = 0;
+        const CHILD_T: u8 = 1;
+        const PATHS: &[&str] = &["/", "/a", "/a/b", "/a/b/c", "/b", "/ab"];
+
+        fn lineage(path: &str) -> Vec<(String, bool)> {
+            let mut out = vec![(path.to_owned(), false)];
+            out.extend(Ancestors::of(path).map(|p| (p.to_owned(), true)));
+            out
+        }
+
+        fn model_trigger(
+            m: &mut Entries,
+            table: u8,
+            path: &str,
+            ty: i32,
+            hit: &mut BTreeSet<WatcherId>,
+        ) {
+            for (level, at_parent) in lineage(path) {
+                let keys: Vec<_> = m
+                    .keys()
+                    .filter(|(t, p, _)| *t == table && *p == level)
+                    .cloned()
+                    .collect();
+                for k in keys {
+                    let mode = m[&k];
+                    if mode == WatchMode::PersistentRecursive {
+                        if ty != NODE_CHILDREN_CHANGED {
+                            hit.insert(k.2);
+                        }
+                    } else if !at_parent {
+                        hit.insert(k.2);
+                        if mode == WatchMode::Standard {
+                            m.remove(&k);
+                        }
+                    }
+                }
+            }
+        }
+
+        #[derive(Debug, Clone)]
+        enum Op {
+            Data(usize, WatcherId),
+            Child(usize, WatcherId),
+            Persistent(usize, WatcherId, bool),
+            Remove(usize, i32, WatcherId),
+            Gone(WatcherId),
+            Fire(usize, i32),
+        }
+
+        fn op() -> impl Strategy<Value = Op> {
+            let p = 0..PATHS.len();
+            let w = 1u64..4;
+            prop_oneof![
+                (p.clone(), w.clone()).prop_map(|(p, w)| Op::Data(p, w)),
+                (p.clone(), w.clone()).prop_map(|(p, w)| Op::Child(p, w)),
+                (p.clone(), w.clone(), any::<bool>()).prop_map(|(p, w, r)| Op::Persistent(p, w, r)),
+                (p.clone(), 1i32..6, w.clone()).prop_map(|(p, t, w)| Op::Remove(p, t, w)),
+                w.prop_map(Op::Gone),
+                (p, 1i32..5).prop_map(|(p, t)| Op::Fire(p, t)),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 500, failure_persistence: None, ..ProptestConfig::default() })]
+            #[test]
+            fn table_matches_apache_algorithm(ops in prop::collection::vec(op(), 1..60)) {
+                let mut t = WatchTable::new();
+                let mut m = Entries::new();
+                for o in ops {
+                    match o {
+                        Op::Data(p, w) => {
+                            t.add_data(PATHS[p], w);
+                            m.insert((DATA_T, PATHS[p].into(), w), WatchMode::Standard);
+                        }
+                        Op::Child(p, w) => {
+                            t.add_child(PATHS[p], w);
+                            m.insert((CHILD_T, PATHS[p].into(), w), WatchMode::Standard);
+                        }
+                        Op::Persistent(p, w, r) => {
+                            t.add_persistent(PATHS[p], w, r);
+                            let mode = if r { WatchMode::PersistentRecursive } else { WatchMode::Persistent };
+                            m.insert((DATA_T, PATHS[p].into(), w), mode);
+                            m.insert((CHILD_T, PATHS[p].into(), w), mode);
+                        }
+                        Op::Remove(p, ty, w) => {
+                            let tables: &[u8] = match ty {
+                                watcher_type::CHILDREN => &[CHILD_T],
+                                watcher_type::DATA => &[DATA_T],
+                                watcher_type::ANY => &[CHILD_T, DATA_T],
+                                _ => &[],
+                            };
+                            let mut want = false;
+                            for &tb in tables {
+                                want |= m.remove(&(tb, PATHS[p].into(), w)).is_some();
+                            }
+                            prop_assert_eq!(t.remove(PATHS[p], ty, w), want);
+                        }
+                        Op::Gone(w) => {
+                            t.remove_watcher(w);
+                            m.retain(|k, _| k.2 != w);
+                        }
+                        Op::Fire(p, ty) => {
+                            let path = PATHS[p];
+                            let mut want = BTreeSet::new();
+                            match ty {
+                                NODE_CREATED | NODE_DATA_CHANGED => model_trigger(&mut m, DATA_T, path, ty, &mut want),
+                                NODE_DELETED => {
+                                    model_trigger(&mut m, DATA_T, path, ty, &mut want);
+                                    model_trigger(&mut m, CHILD_T, path, ty, &mut want);
+                                }
+                                _ => model_trigger(&mut m, CHILD_T, path, ty, &mut want),
+                            }
+                            let got: Vec<WatcherId> = t.trigger_event(path, ty).into_iter().map(|(w, _)| w).collect();
+                            prop_assert_eq!(got, want.into_iter().collect::<Vec<_>>());
+                        }
+                    }
+                    prop_assert_eq!(t.watch_count(), m.len());
+                    let rec = |tb: u8| m.iter().filter(|(k, v)| k.0 == tb && v.is_recursive()).count();
+                    prop_assert_eq!(t.data.recursive, rec(DATA_T));
+                    prop_assert_eq!(t.child.recursive, rec(CHILD_T));
+                    for p in PATHS {
+                        let has = |tb: u8| m.keys().any(|k| k.0 == tb && k.1 == *p);
+                        prop_assert_eq!(t.contains(p, watcher_type::DATA, 1), has(DATA_T));
+                        prop_assert_eq!(t.contains(p, watcher_type::CHILDREN, 1), has(CHILD_T));
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn trigger_reuses_scratch() {
         let mut t = WatchTable::new();
