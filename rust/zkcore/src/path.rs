@@ -31,9 +31,7 @@ fn validate(path: &str) -> Result<(), String> {
     let units: Vec<u16> = path.encode_utf16().collect();
     match first_problem(&units) {
         None => Ok(()),
-        Some(reason) => Err(format!(
-            "Invalid path string \"{path}\" caused by {reason}"
-        )),
+        Some(reason) => Err(format!("Invalid path string \"{path}\" caused by {reason}")),
     }
 }
 
@@ -103,7 +101,18 @@ mod tests {
 
     #[test]
     fn valid_paths() {
-        for p in ["/", "/a", "/a/b", "/a.b", "/...", "/a..", "/.a", "/a/.b/c", "/zookeeper", "/é"] {
+        for p in [
+            "/",
+            "/a",
+            "/a/b",
+            "/a.b",
+            "/...",
+            "/a..",
+            "/.a",
+            "/a/.b/c",
+            "/zookeeper",
+            "/é",
+        ] {
             assert_eq!(validate_path(p, false), Ok(()), "{p}");
         }
         assert_eq!(validate_path("/a/", true), Ok(()));

@@ -38,7 +38,12 @@ impl DataTree {
             Err(e) => rc.err = e,
         }
         if rc.err == 0 {
-            rc.err = rc.multi.iter().map(|r| r.err).find(|&e| e != 0).unwrap_or(0);
+            rc.err = rc
+                .multi
+                .iter()
+                .map(|r| r.err)
+                .find(|&e| e != 0)
+                .unwrap_or(0);
         }
         // Replay over a fuzzy snapshot can meet a node that already exists: Apache still
         // brings the parent's cversion and pzxid up to the txn's (plain create only).
@@ -139,7 +144,11 @@ impl DataTree {
             post_failed |= is_error;
             let replaced;
             let sub = if failed && !is_error {
-                let code = if post_failed { err::RUNTIME_INCONSISTENCY } else { err::OK };
+                let code = if post_failed {
+                    err::RUNTIME_INCONSISTENCY
+                } else {
+                    err::OK
+                };
                 replaced = TxnBody::Error(ErrorTxn { err: code });
                 &replaced
             } else {
@@ -154,7 +163,10 @@ impl DataTree {
 fn allowed_in_multi(t: &TxnBody) -> bool {
     !matches!(
         t,
-        TxnBody::Multi(_) | TxnBody::SetAcl(_) | TxnBody::CreateSession(_) | TxnBody::CloseSession(_)
+        TxnBody::Multi(_)
+            | TxnBody::SetAcl(_)
+            | TxnBody::CreateSession(_)
+            | TxnBody::CloseSession(_)
     )
 }
 

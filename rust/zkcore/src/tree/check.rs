@@ -27,7 +27,11 @@ impl DataTree {
                 }
             }
             for c in &node.children {
-                let cp = if path == "/" { format!("/{c}") } else { format!("{path}/{c}") };
+                let cp = if path == "/" {
+                    format!("/{c}")
+                } else {
+                    format!("{path}/{c}")
+                };
                 if !self.nodes.contains_key(&cp) {
                     return Err(format!("{path}: lists missing child {c}"));
                 }

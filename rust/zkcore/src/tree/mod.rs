@@ -10,11 +10,13 @@
 mod apply;
 mod check;
 mod ops;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{BTreeSet, HashMap};
 
 use crate::digest::node_digest;
-use crate::proto::{event, ephemeral_owner, perms};
+use crate::proto::{ephemeral_owner, event, perms};
 use crate::records::{Acl, Id, Stat, StatPersisted};
 
 /// One znode. `stat` is what Apache persists; `stat()` is what clients see.
@@ -70,7 +72,11 @@ impl DataNode {
             self.data.as_ref().map_or(0, |d| d.len() as i32),
             self.num_children(),
         );
-        s.cversion = self.stat.cversion.wrapping_mul(2).wrapping_sub(s.num_children);
+        s.cversion = self
+            .stat
+            .cversion
+            .wrapping_mul(2)
+            .wrapping_sub(s.num_children);
         s.ephemeral_owner = client_ephemeral_owner(self.stat.ephemeral_owner);
         s
     }
@@ -217,7 +223,12 @@ impl DataTree {
         let open = world_acl(perms::ALL);
         let zero = StatPersisted::default();
         t.insert_initial("/", open.clone(), zero.clone(), &["zookeeper"]);
-        t.insert_initial(ZOOKEEPER_PATH, open.clone(), zero.clone(), &["quota", "config"]);
+        t.insert_initial(
+            ZOOKEEPER_PATH,
+            open.clone(),
+            zero.clone(),
+            &["quota", "config"],
+        );
         t.insert_initial(QUOTA_PATH, open, zero.clone(), &[]);
         let config_stat = StatPersisted {
             aversion: -1,

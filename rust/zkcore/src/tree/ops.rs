@@ -54,14 +54,20 @@ impl DataTree {
         time: i64,
         events: &mut Vec<TreeEvent>,
     ) -> Result<Stat, i32> {
-        let (parent, name) = split(n.path).filter(|(_, c)| !c.is_empty()).ok_or(err::BAD_ARGUMENTS)?;
+        let (parent, name) = split(n.path)
+            .filter(|(_, c)| !c.is_empty())
+            .ok_or(err::BAD_ARGUMENTS)?;
         let p = self.nodes.get(key(parent)).ok_or(err::NO_NODE)?;
         if p.has_child(name) {
             return Err(err::NODE_EXISTS);
         }
         let parent_cversion = n.parent_cversion;
         self.change(parent, |p| {
-            let cv = if parent_cversion == -1 { p.stat.cversion + 1 } else { parent_cversion };
+            let cv = if parent_cversion == -1 {
+                p.stat.cversion + 1
+            } else {
+                parent_cversion
+            };
             if cv > p.stat.cversion {
                 p.stat.cversion = cv;
                 p.stat.pzxid = zxid;
@@ -81,7 +87,11 @@ impl DataTree {
         let out = node.stat();
         self.insert_node(n.path, node);
         event(events, n.path, TreeEventKind::Created);
-        event(events, parent_event_path(parent), TreeEventKind::ChildrenChanged);
+        event(
+            events,
+            parent_event_path(parent),
+            TreeEventKind::ChildrenChanged,
+        );
         Ok(out)
     }
 
@@ -100,7 +110,10 @@ impl DataTree {
                 self.ttls.insert(path.to_string());
             }
             OwnerKind::Ephemeral(s) => {
-                self.ephemerals.entry(s).or_default().insert(path.to_string());
+                self.ephemerals
+                    .entry(s)
+                    .or_default()
+                    .insert(path.to_string());
             }
             OwnerKind::Persistent => {}
         }
@@ -135,7 +148,9 @@ impl DataTree {
         zxid: i64,
         events: &mut Vec<TreeEvent>,
     ) -> Result<(), i32> {
-        let (parent, name) = split(path).filter(|(_, c)| !c.is_empty()).ok_or(err::BAD_ARGUMENTS)?;
+        let (parent, name) = split(path)
+            .filter(|(_, c)| !c.is_empty())
+            .ok_or(err::BAD_ARGUMENTS)?;
         self.change(parent, |p| {
             p.children.remove(name);
             if zxid > p.stat.pzxid {
@@ -149,7 +164,11 @@ impl DataTree {
         // leaves them unreachable in its map. We drop them so the tree stays a tree.
         self.drop_descendants(path, &node.children);
         event(events, path, TreeEventKind::Deleted);
-        event(events, parent_event_path(parent), TreeEventKind::ChildrenChanged);
+        event(
+            events,
+            parent_event_path(parent),
+            TreeEventKind::ChildrenChanged,
+        );
         Ok(())
     }
 
@@ -197,10 +216,19 @@ impl DataTree {
 
     /// Apache `setCversionPzxid`: raise the parent's cversion (and set its pzxid) only if the
     /// new cversion is greater; -1 means one more than now.
-    pub(super) fn set_cversion_pzxid(&mut self, path: &str, cversion: i32, zxid: i64) -> Result<(), i32> {
+    pub(super) fn set_cversion_pzxid(
+        &mut self,
+        path: &str,
+        cversion: i32,
+        zxid: i64,
+    ) -> Result<(), i32> {
         let path = path.strip_suffix('/').unwrap_or(path);
         let node = self.nodes.get(key(path)).ok_or(err::NO_NODE)?;
-        let cv = if cversion == -1 { node.stat.cversion + 1 } else { cversion };
+        let cv = if cversion == -1 {
+            node.stat.cversion + 1
+        } else {
+            cversion
+        };
         if cv > node.stat.cversion {
             self.change(path, |n| {
                 n.stat.cversion = cv;
