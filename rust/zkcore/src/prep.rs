@@ -429,6 +429,8 @@ impl Stage<'_, '_> {
     }
 
     /// Records a checked delete of `path`: one child less under the parent, whose pzxid moves.
+    /// (Apache's closeSession leaves the parent's child count as it was; counting the delete
+    /// keeps the record equal to the tree the txn leaves behind.)
     fn remove(&mut self, parent_path: &str, path: &str) {
         if let Ok(mut parent) = self.duplicate(parent_path) {
             parent.child_count -= 1;

@@ -301,6 +301,18 @@ fn containers_and_ttl_nodes() {
 }
 
 #[test]
+fn container_flag_on_a_plain_create_makes_a_persistent_node() {
+    // Observed: create2 with flags 4 answers a stat with owner 0, and Apache logs a CreateTxn.
+    let mut s = Server::new();
+    let req = Request::Create2(create_req("/c4", 4, world(perms::ALL)));
+    let txn = s.prep(&req).unwrap();
+    assert!(matches!(&txn, TxnBody::Create(c) if !c.ephemeral));
+    s.apply(&req, &txn);
+    assert_eq!(s.stat("/c4").ephemeral_owner, 0);
+    assert!(s.tree.containers().is_empty());
+}
+
+#[test]
 fn ttl_rules() {
     let mut s = Server::new();
     assert_eq!(s.err(&create_ttl("/t", 5, 0)), err::BAD_ARGUMENTS);
@@ -309,6 +321,7 @@ fn ttl_rules() {
     assert_eq!(s.err(&create_ttl("/t", 5, max + 1)), err::BAD_ARGUMENTS);
     assert!(s.prep(&create_ttl("/t", 5, max)).is_ok());
     assert_eq!(s.err(&create_ttl("/t", 0, 10)), err::BAD_ARGUMENTS);
+    // Apache accepts this one and then fails to apply it (its server stops): refused here.
     assert_eq!(s.err(&create_ttl("/t", 0, -1)), err::BAD_ARGUMENTS);
     // A TTL mode through plain create has no ttl.
     assert_eq!(s.err(&create_flags("/t", 5)), err::BAD_ARGUMENTS);
