@@ -701,3 +701,106 @@ fn outstanding_changes_are_seen_until_completed() {
     pending.clear();
     assert!(prepare(&s.tree, &s.ctx(), &delete("/x/e", -1)).is_ok());
 }
+
+// ---- pipelined prep equals prep after every apply ----
+
+mod pipelined {
+    use super::*;
+    use proptest::prelude::*;
+
+    const PATHS: [&str; 5] = ["/a", "/a/b", "/b", "/a/b/c", "/b/e"];
+    const SESSIONS: [i64; 2] = [SID, OTHER];
+
+    fn path() -> impl Strategy<Value = String> {
+        prop::sample::select(&PATHS[..]).prop_map(str::to_owned)
+    }
+
+    fn version() -> impl Strategy<Value = i32> {
+        prop_oneof![Just(-1), 0..3]
+    }
+
+    fn single() -> impl Strategy<Value = Request> {
+        prop_oneof![
+            3 => (path(), 0..4).prop_map(|(p, f)| create_flags(&p, f)),
+            1 => (path(), version()).prop_map(|(p, v)| delete(&p, v)),
+            1 => (path(), version()).prop_map(|(p, v)| set_data(&p, v)),
+            1 => (path(), version()).prop_map(|(p, v)| check(&p, v)),
+        ]
+    }
+
+    fn request() -> impl Strategy<Value = (usize, Request)> {
+        let req = prop_oneof![
+            4 => single(),
+            2 => prop::collection::vec(single(), 1..4).prop_map(Request::Multi),
+            // Parent then child in one multi.
+            1 => (0..4i32, 0..4i32).prop_map(|(f, g)| Request::Multi(vec![
+                create_flags("/a", f & 2),
+                create_flags("/a/b", g),
+                set_data("/a", 0),
+            ])),
+            1 => (path(), version()).prop_map(|(p, v)| set_acl(&p, world(perms::ALL), v)),
+            1 => Just(Request::CloseSession),
+        ];
+        (0..SESSIONS.len(), req)
+    }
+
+    fn header(session: i64, zxid: i64, req: &Request, txn: &TxnBody) -> TxnHeader {
+        let ty = match txn {
+            TxnBody::Error(_) => op::ERROR,
+            _ => req.opcode(),
+        };
+        TxnHeader {
+            client_id: session,
+            cxid: 0,
+            zxid,
+            time: zxid * 10,
+            r#type: ty,
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// Preparing every request before applying any (a leader with txns in flight) gives
+        /// the txns that preparing each one after applying the ones before gives.
+        #[test]
+        fn pipelined_prep_matches_sequential(reqs in prop::collection::vec(request(), 1..25)) {
+            let config = PrepConfig { extended_types: true, skip_acl: false };
+            let ctx = |session: i64, zxid: i64| PrepContext {
+                session_id: session,
+                auth: &[],
+                zxid,
+                time: zxid * 10,
+                config: &config,
+            };
+            let mut sequential = DataTree::new();
+            let mut expected = Vec::new();
+            for (i, (s, req)) in reqs.iter().enumerate() {
+                let zxid = i as i64 + 1;
+                let sid = SESSIONS[*s];
+                let txn = prepare(&sequential, &ctx(sid, zxid), req);
+                if let Ok(t) = &txn {
+                    sequential.apply(&header(sid, zxid, req, t), t);
+                }
+                expected.push(txn);
+            }
+            let mut pipelined = DataTree::new();
+            let mut pending = Outstanding::new();
+            let mut got = Vec::new();
+            for (i, (s, req)) in reqs.iter().enumerate() {
+                let zxid = i as i64 + 1;
+                got.push(prepare_outstanding(&pipelined, &mut pending, &ctx(SESSIONS[*s], zxid), req));
+            }
+            prop_assert_eq!(&got, &expected);
+            for (i, ((s, req), txn)) in reqs.iter().zip(&got).enumerate() {
+                let zxid = i as i64 + 1;
+                if let Ok(t) = txn {
+                    pipelined.apply(&header(SESSIONS[*s], zxid, req, t), t);
+                }
+                pending.complete(zxid);
+            }
+            prop_assert!(pending.is_empty());
+            prop_assert_eq!(pipelined.digest(), sequential.digest());
+        }
+    }
+}
