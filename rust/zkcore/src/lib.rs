@@ -6,12 +6,14 @@
 
 pub mod acl;
 pub mod digest;
+pub mod engine;
 pub mod jute;
 pub mod path;
 pub mod prep;
 pub mod proto;
 pub mod records;
 pub mod request;
+pub mod session_ids;
 pub mod tree;
 pub mod txn;
 pub mod watch;

@@ -9,7 +9,14 @@ use zkcore::request::Request;
 
 type Sends<'py> = Vec<(u64, Bound<'py, PyBytes>)>;
 type Sessions = Vec<(&'static str, i64, i32, u64, bool)>;
-type PyOutput<'py> = (Sends<'py>, Vec<(u64, String)>, Sessions, Vec<(u64, String)>, usize, i64);
+type PyOutput<'py> = (
+    Sends<'py>,
+    Vec<(u64, String)>,
+    Sessions,
+    Vec<(u64, String)>,
+    usize,
+    i64,
+);
 
 #[pyclass(unsendable, module = "zkrecipes._core")]
 pub struct Engine {
@@ -17,18 +24,32 @@ pub struct Engine {
 }
 
 fn to_py<'py>(py: Python<'py>, out: Output) -> PyOutput<'py> {
-    let sends = out.sends.into_iter().map(|(c, b)| (c, PyBytes::new(py, &b))).collect();
+    let sends = out
+        .sends
+        .into_iter()
+        .map(|(c, b)| (c, PyBytes::new(py, &b)))
+        .collect();
     let sessions = out
         .sessions
         .into_iter()
         .map(|e| match e {
-            SessionEvent::Opened { session_id, timeout_ms, conn, reconnect } => {
-                ("opened", session_id, timeout_ms, conn, reconnect)
-            }
+            SessionEvent::Opened {
+                session_id,
+                timeout_ms,
+                conn,
+                reconnect,
+            } => ("opened", session_id, timeout_ms, conn, reconnect),
             SessionEvent::Closed { session_id } => ("closed", session_id, 0, 0, false),
         })
         .collect();
-    (sends, out.closes, sessions, out.four_letter, out.txns.len(), out.last_zxid)
+    (
+        sends,
+        out.closes,
+        sessions,
+        out.four_letter,
+        out.txns.len(),
+        out.last_zxid,
+    )
 }
 
 #[pymethods]
@@ -47,7 +68,10 @@ impl Engine {
         skip_acl: bool,
         super_digest: Option<String>,
     ) -> Self {
-        let prep = PrepConfig { extended_types, skip_acl, ..PrepConfig::default() };
+        let prep = PrepConfig {
+            extended_types,
+            skip_acl,
+        };
         let cfg = EngineConfig {
             min_session_timeout_ms,
             max_session_timeout_ms,
@@ -57,7 +81,9 @@ impl Engine {
             super_digest,
             four_letter_words: Vec::new(),
         };
-        Engine { core: Core::new(cfg, now_ms) }
+        Engine {
+            core: Core::new(cfg, now_ms),
+        }
     }
 
     fn open_connection(&mut self, conn: u64, ip: &str) {
@@ -70,12 +96,23 @@ impl Engine {
 
     /// Feeds bytes read from `conn`; returns (sends, closes, session events, four-letter
     /// words, txn count, last zxid).
-    fn receive<'py>(&mut self, py: Python<'py>, conn: u64, data: &[u8], now_ms: i64) -> PyOutput<'py> {
+    fn receive<'py>(
+        &mut self,
+        py: Python<'py>,
+        conn: u64,
+        data: &[u8],
+        now_ms: i64,
+    ) -> PyOutput<'py> {
         let out = self.core.receive(conn, data, now_ms);
         to_py(py, out)
     }
 
-    fn expire_session<'py>(&mut self, py: Python<'py>, session_id: i64, now_ms: i64) -> PyOutput<'py> {
+    fn expire_session<'py>(
+        &mut self,
+        py: Python<'py>,
+        session_id: i64,
+        now_ms: i64,
+    ) -> PyOutput<'py> {
         let out = self.core.expire_session(session_id, now_ms);
         to_py(py, out)
     }
@@ -99,7 +136,13 @@ impl Engine {
         let t = self.core.tree();
         d.set_item("znode_count", t.node_count())?;
         d.set_item("approximate_data_size", t.approximate_data_size())?;
-        d.set_item("ephemerals_count", t.ephemeral_sessions().iter().map(|s| t.ephemerals(*s).len()).sum::<usize>())?;
+        d.set_item(
+            "ephemerals_count",
+            t.ephemeral_sessions()
+                .iter()
+                .map(|s| t.ephemerals(*s).len())
+                .sum::<usize>(),
+        )?;
         d.set_item("watch_count", self.core.watches().watch_count())?;
         d.set_item("watched_paths", self.core.watches().paths_watched())?;
         d.set_item("last_zxid", self.core.last_zxid())?;
@@ -115,7 +158,10 @@ impl Engine {
     /// (session id, [ephemeral paths]) for `dump`.
     fn ephemerals_by_session(&self) -> Vec<(i64, Vec<String>)> {
         let t = self.core.tree();
-        t.ephemeral_sessions().into_iter().map(|s| (s, t.ephemerals(s))).collect()
+        t.ephemeral_sessions()
+            .into_iter()
+            .map(|s| (s, t.ephemerals(s)))
+            .collect()
     }
 
     /// (session id, timeout ms) of every live session.
@@ -149,5 +195,7 @@ pub fn digest_id(user_password: &str) -> String {
 #[pyfunction]
 #[pyo3(signature = (opcode, body, max_len=0xfffff))]
 pub fn decode_request(opcode: i32, body: &[u8], max_len: usize) -> PyResult<String> {
-    Request::decode(opcode, body, max_len).map(|r| format!("{r:?}")).map_err(crate::errors::jute)
+    Request::decode(opcode, body, max_len)
+        .map(|r| format!("{r:?}"))
+        .map_err(crate::errors::jute)
 }

@@ -14,7 +14,7 @@ const FOUR_LETTER_WORDS: [&[u8; 4]; 18] = [
 ];
 
 pub fn is_four_letter_word(word: &[u8; 4]) -> bool {
-    FOUR_LETTER_WORDS.iter().any(|w| *w == word)
+    FOUR_LETTER_WORDS.contains(&word)
 }
 
 /// A ConnectRequest; `readOnly` is absent from old clients' requests.
@@ -32,7 +32,12 @@ fn decode_connect(frame: &[u8], max_len: usize) -> Option<Connect> {
     let time_out = r.read_i32().ok()?;
     let session_id = r.read_i64().ok()?;
     let passwd = r.read_buffer().ok()?.unwrap_or_default();
-    Some(Connect { last_zxid_seen, time_out, session_id, passwd })
+    Some(Connect {
+        last_zxid_seen,
+        time_out,
+        session_id,
+        passwd,
+    })
 }
 
 impl Engine {
@@ -66,9 +71,22 @@ impl Engine {
         self.next_session_id += 1;
         let zxid = self.next_zxid();
         let txn = TxnBody::CreateSession(CreateSessionTxn { time_out: timeout });
-        let hdr = TxnHeader { client_id: sid, cxid: 0, zxid, time: now_ms, r#type: op::CREATE_SESSION };
+        let hdr = TxnHeader {
+            client_id: sid,
+            cxid: 0,
+            zxid,
+            time: now_ms,
+            r#type: op::CREATE_SESSION,
+        };
         self.commit(&hdr, &txn);
-        self.sessions.insert(sid, Session { id: sid, timeout_ms: timeout, conn: Some(conn) });
+        self.sessions.insert(
+            sid,
+            Session {
+                id: sid,
+                timeout_ms: timeout,
+                conn: Some(conn),
+            },
+        );
         self.attach(conn, sid, timeout, false);
     }
 
@@ -77,7 +95,10 @@ impl Engine {
         let valid = req.passwd == session_password(sid) && self.sessions.contains_key(&sid);
         if !valid {
             self.send_connect_response(conn, 0, 0, [0u8; 16]);
-            self.close(conn, &format!("Invalid session 0x{sid:x}, probably expired"));
+            self.close(
+                conn,
+                &format!("Invalid session 0x{sid:x}, probably expired"),
+            );
             return;
         }
         let old = self.sessions.get(&sid).and_then(|s| s.conn);
@@ -98,7 +119,12 @@ impl Engine {
             c.session_id = sid;
         }
         self.send_connect_response(conn, timeout, sid, session_password(sid));
-        self.out.sessions.push(SessionEvent::Opened { session_id: sid, timeout_ms: timeout, conn, reconnect });
+        self.out.sessions.push(SessionEvent::Opened {
+            session_id: sid,
+            timeout_ms: timeout,
+            conn,
+            reconnect,
+        });
     }
 
     fn send_connect_response(&mut self, conn: ConnId, timeout: i32, sid: i64, passwd: [u8; 16]) {
@@ -117,14 +143,27 @@ impl Engine {
     pub(super) fn handle_auth(&mut self, conn: ConnId, req_xid: i32, packet: &AuthPacket) {
         let ok = match packet.scheme.as_str() {
             "digest" => {
-                let raw = String::from_utf8_lossy(packet.auth.as_deref().unwrap_or_default()).into_owned();
+                let raw = String::from_utf8_lossy(packet.auth.as_deref().unwrap_or_default())
+                    .into_owned();
                 let digest = crate::acl::digest_id(&raw);
                 let is_super = self.cfg.super_digest.as_deref() == Some(digest.as_str());
                 if let Some(c) = self.conns.get_mut(&conn) {
                     if is_super {
-                        push_unique(&mut c.auth, Id { scheme: "super".into(), id: String::new() });
+                        push_unique(
+                            &mut c.auth,
+                            Id {
+                                scheme: "super".into(),
+                                id: String::new(),
+                            },
+                        );
                     }
-                    push_unique(&mut c.auth, Id { scheme: "digest".into(), id: digest });
+                    push_unique(
+                        &mut c.auth,
+                        Id {
+                            scheme: "digest".into(),
+                            id: digest,
+                        },
+                    );
                 }
                 true
             }
@@ -132,9 +171,19 @@ impl Engine {
             _ => false,
         };
         let code = if ok { err::OK } else { err::AUTH_FAILED };
-        self.out.frame(conn, |w| ReplyHeader { xid: req_xid, zxid: 0, err: code }.write(w));
+        self.out.frame(conn, |w| {
+            ReplyHeader {
+                xid: req_xid,
+                zxid: 0,
+                err: code,
+            }
+            .write(w)
+        });
         if !ok {
-            self.close(conn, &format!("authentication failed for scheme {:?}", packet.scheme));
+            self.close(
+                conn,
+                &format!("authentication failed for scheme {:?}", packet.scheme),
+            );
         }
     }
 }

@@ -127,9 +127,19 @@ impl Engine {
 
     /// A new client connection from `ip`.
     pub fn open_connection(&mut self, conn: ConnId, ip: &str) {
-        let auth = vec![Id { scheme: "ip".into(), id: ip.into() }];
-        self.conns
-            .insert(conn, Conn { state: ConnState::Handshake, session_id: 0, inbuf: Vec::new(), auth });
+        let auth = vec![Id {
+            scheme: "ip".into(),
+            id: ip.into(),
+        }];
+        self.conns.insert(
+            conn,
+            Conn {
+                state: ConnState::Handshake,
+                session_id: 0,
+                inbuf: Vec::new(),
+                auth,
+            },
+        );
     }
 
     /// The socket is gone. The session lives on until it expires or is closed.
@@ -182,7 +192,9 @@ impl Engine {
     fn process_frames(&mut self, conn: ConnId, now_ms: i64) {
         let mut consumed = 0;
         loop {
-            let Some(c) = self.conns.get(&conn) else { return };
+            let Some(c) = self.conns.get(&conn) else {
+                return;
+            };
             if c.state == ConnState::Closing {
                 break;
             }
@@ -194,7 +206,9 @@ impl Engine {
             if c.state == ConnState::Handshake && consumed == 0 {
                 let word = [buf[0], buf[1], buf[2], buf[3]];
                 if crate::engine::connect::is_four_letter_word(&word) {
-                    self.out.four_letter.push((conn, String::from_utf8_lossy(&word).into_owned()));
+                    self.out
+                        .four_letter
+                        .push((conn, String::from_utf8_lossy(&word).into_owned()));
                     self.close(conn, "four-letter word");
                     return;
                 }

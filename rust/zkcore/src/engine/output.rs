@@ -5,7 +5,12 @@ use super::ConnId;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SessionEvent {
     /// A session was created or re-attached on a connection, with its negotiated timeout.
-    Opened { session_id: i64, timeout_ms: i32, conn: ConnId, reconnect: bool },
+    Opened {
+        session_id: i64,
+        timeout_ms: i32,
+        conn: ConnId,
+        reconnect: bool,
+    },
     /// A session ended (closed by its client or expired).
     Closed { session_id: i64 },
 }

@@ -22,14 +22,22 @@ impl Engine {
         let last = self.last_zxid();
         match result {
             Ok(body) => {
-                let h = ReplyHeader { xid: reply_xid, zxid: last, err: err::OK };
+                let h = ReplyHeader {
+                    xid: reply_xid,
+                    zxid: last,
+                    err: err::OK,
+                };
                 self.out.frame(conn, |w| {
                     h.write(w);
                     body(w);
                 });
             }
             Err(code) => {
-                let h = ReplyHeader { xid: reply_xid, zxid: last, err: code };
+                let h = ReplyHeader {
+                    xid: reply_xid,
+                    zxid: last,
+                    err: code,
+                };
                 self.out.frame(conn, |w| h.write(w));
             }
         }
@@ -54,7 +62,12 @@ impl Engine {
                     return Err(err::BAD_ARGUMENTS);
                 }
                 if let Some(n) = self.tree.node(&r.path) {
-                    if !check_acl(n.acl(), perms::READ, self.auth_of(conn), self.cfg.prep.skip_acl) {
+                    if !check_acl(
+                        n.acl(),
+                        perms::READ,
+                        self.auth_of(conn),
+                        self.cfg.prep.skip_acl,
+                    ) {
                         return Err(err::NO_AUTH);
                     }
                 }
@@ -83,7 +96,9 @@ impl Engine {
                 if r.watch {
                     self.watches.add_child(&r.path, conn);
                 }
-                Ok(Box::new(move |w| GetChildren2Response { children, stat }.write(w)))
+                Ok(Box::new(move |w| {
+                    GetChildren2Response { children, stat }.write(w)
+                }))
             }
             Request::GetAcl(r) => self.get_acl(conn, &r.path),
             Request::GetAllChildrenNumber(r) => {
@@ -98,13 +113,16 @@ impl Engine {
                 let list: Vec<String> = if prefix.is_empty() || prefix == "/" {
                     all
                 } else {
-                    all.into_iter().filter(|p| p.starts_with(&r.prefix_path)).collect()
+                    all.into_iter()
+                        .filter(|p| p.starts_with(&r.prefix_path))
+                        .collect()
                 };
                 Ok(Box::new(move |w| list.write(w)))
             }
             Request::Sync(r) => Ok(Box::new(move |w| r.path.write(w))),
             Request::MultiRead(ops) => {
-                let results: Vec<OpResult> = ops.iter().map(|o| self.multi_read_op(conn, o)).collect();
+                let results: Vec<OpResult> =
+                    ops.iter().map(|o| self.multi_read_op(conn, o)).collect();
                 Ok(Box::new(move |w| write_multi_response(&results, w)))
             }
             Request::WhoAmI => {
@@ -159,11 +177,22 @@ impl Engine {
     /// getACL needs READ or ADMIN; without ADMIN the digest hashes are masked.
     fn get_acl(&self, conn: ConnId, path: &str) -> Result<Body, i32> {
         let n = self.readable(conn, path, perms::READ | perms::ADMIN)?;
-        let admin = check_acl(n.acl(), perms::ADMIN, self.auth_of(conn), self.cfg.prep.skip_acl);
+        let admin = check_acl(
+            n.acl(),
+            perms::ADMIN,
+            self.auth_of(conn),
+            self.cfg.prep.skip_acl,
+        );
         let acl: Vec<Acl> = n
             .acl()
             .iter()
-            .map(|a| if admin || a.id.scheme != "digest" { a.clone() } else { mask_digest(a) })
+            .map(|a| {
+                if admin || a.id.scheme != "digest" {
+                    a.clone()
+                } else {
+                    mask_digest(a)
+                }
+            })
             .collect();
         let stat = n.stat();
         Ok(Box::new(move |w| GetAclResponse { acl, stat }.write(w)))
@@ -171,8 +200,12 @@ impl Engine {
 
     fn multi_read_op(&self, conn: ConnId, o: &Request) -> OpResult {
         let r = match o {
-            Request::GetData(g) => self.get_data(conn, &g.path).map(|(d, s)| OpResult::GetData(d, s)),
-            Request::GetChildren(g) => self.get_children(conn, &g.path).map(|(c, _)| OpResult::GetChildren(c)),
+            Request::GetData(g) => self
+                .get_data(conn, &g.path)
+                .map(|(d, s)| OpResult::GetData(d, s)),
+            Request::GetChildren(g) => self
+                .get_children(conn, &g.path)
+                .map(|(c, _)| OpResult::GetChildren(c)),
             _ => Err(err::BAD_ARGUMENTS),
         };
         r.unwrap_or_else(OpResult::Error)
@@ -211,8 +244,16 @@ impl Engine {
             self.watches.add_persistent(&p, conn, true);
         }
         for (ty, path) in fired {
-            let h = ReplyHeader { xid: xid::NOTIFICATION, zxid: -1, err: err::OK };
-            let ev = WatcherEvent { r#type: ty, state: crate::proto::state::SYNC_CONNECTED, path };
+            let h = ReplyHeader {
+                xid: xid::NOTIFICATION,
+                zxid: -1,
+                err: err::OK,
+            };
+            let ev = WatcherEvent {
+                r#type: ty,
+                state: crate::proto::state::SYNC_CONNECTED,
+                path,
+            };
             self.out.frame(conn, |w| {
                 h.write(w);
                 ev.write(w);
@@ -223,7 +264,13 @@ impl Engine {
 
 fn mask_digest(a: &Acl) -> Acl {
     let user = a.id.id.split(':').next().unwrap_or_default();
-    Acl { perms: a.perms, id: Id { scheme: a.id.scheme.clone(), id: format!("{user}:x") } }
+    Acl {
+        perms: a.perms,
+        id: Id {
+            scheme: a.id.scheme.clone(),
+            id: format!("{user}:x"),
+        },
+    }
 }
 
 /// `AuthUtil.getClientInfos`: the user name as each provider reports it.
@@ -233,5 +280,8 @@ fn client_info(id: &Id) -> ClientInfo {
         "ip" => id.id.clone(),
         _ => String::new(),
     };
-    ClientInfo { auth_scheme: id.scheme.clone(), user }
+    ClientInfo {
+        auth_scheme: id.scheme.clone(),
+        user,
+    }
 }

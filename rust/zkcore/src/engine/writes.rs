@@ -41,25 +41,37 @@ impl Engine {
             Err(JuteError::UnknownOpcode(_)) if header.r#type == op::CREATE_SESSION => {
                 self.reply_unimplemented(conn, header.xid)
             }
-            Err(JuteError::UnknownOpcode(_)) if header.r#type != op::MULTI && header.r#type != op::MULTI_READ => {
+            Err(JuteError::UnknownOpcode(_))
+                if header.r#type != op::MULTI && header.r#type != op::MULTI_READ =>
+            {
                 self.reply_unimplemented(conn, header.xid)
             }
             Err(_) if is_write(header.r#type) => {
                 // Apache logs an error txn for a write it cannot parse.
                 let sid = self.session_of(conn);
-                let txn = TxnBody::Error(ErrorTxn { err: err::MARSHALLING_ERROR });
+                let txn = TxnBody::Error(ErrorTxn {
+                    err: err::MARSHALLING_ERROR,
+                });
                 self.write_txn(conn, sid, header.xid, header.r#type, txn, now_ms);
             }
             Err(_) => {
                 let last = self.last_zxid();
-                let h = ReplyHeader { xid: header.xid, zxid: last, err: err::MARSHALLING_ERROR };
+                let h = ReplyHeader {
+                    xid: header.xid,
+                    zxid: last,
+                    err: err::MARSHALLING_ERROR,
+                };
                 self.out.frame(conn, |w| h.write(w));
             }
         }
     }
 
     fn reply_unimplemented(&mut self, conn: ConnId, req_xid: i32) {
-        let h = ReplyHeader { xid: req_xid, zxid: -1, err: err::UNIMPLEMENTED };
+        let h = ReplyHeader {
+            xid: req_xid,
+            zxid: -1,
+            err: err::UNIMPLEMENTED,
+        };
         self.out.frame(conn, |w| h.write(w));
     }
 
@@ -67,26 +79,47 @@ impl Engine {
         let sid = self.session_of(conn);
         match req {
             Request::Ping => {
-                let h = ReplyHeader { xid: xid::PING, zxid: self.last_zxid(), err: err::OK };
+                let h = ReplyHeader {
+                    xid: xid::PING,
+                    zxid: self.last_zxid(),
+                    err: err::OK,
+                };
                 self.out.frame(conn, |w| h.write(w));
             }
             Request::Auth(ref p) => self.handle_auth(conn, req_xid, p),
             Request::Sasl(_) => {
                 // No SASL provider is configured: Apache fails the connection.
-                let h = ReplyHeader { xid: req_xid, zxid: 0, err: err::AUTH_FAILED };
+                let h = ReplyHeader {
+                    xid: req_xid,
+                    zxid: 0,
+                    err: err::AUTH_FAILED,
+                };
                 self.out.frame(conn, |w| h.write(w));
                 self.close(conn, "SASL authentication is not configured");
             }
             Request::CloseSession => self.close_session(sid, req_xid, Some(conn), now_ms),
             Request::Reconfig(_) => {
-                let txn = TxnBody::Error(ErrorTxn { err: err::RECONFIG_DISABLED });
+                let txn = TxnBody::Error(ErrorTxn {
+                    err: err::RECONFIG_DISABLED,
+                });
                 self.write_txn(conn, sid, req_xid, op::RECONFIG, txn, now_ms);
             }
             ref w if is_write(w.opcode()) => {
                 let zxid = self.next_zxid();
-                let auth = self.conns.get(&conn).map(|c| c.auth.clone()).unwrap_or_default();
-                let ctx = PrepContext { session_id: sid, auth: &auth, zxid, time: now_ms, config: &self.cfg.prep };
-                let txn = prepare(&self.tree, &ctx, w).unwrap_or_else(|code| TxnBody::Error(ErrorTxn { err: code }));
+                let auth = self
+                    .conns
+                    .get(&conn)
+                    .map(|c| c.auth.clone())
+                    .unwrap_or_default();
+                let ctx = PrepContext {
+                    session_id: sid,
+                    auth: &auth,
+                    zxid,
+                    time: now_ms,
+                    config: &self.cfg.prep,
+                };
+                let txn = prepare(&self.tree, &ctx, w)
+                    .unwrap_or_else(|code| TxnBody::Error(ErrorTxn { err: code }));
                 let opcode = w.opcode();
                 let sub_ops: Vec<i32> = match w {
                     Request::Multi(ops) => ops.iter().map(Request::opcode).collect(),
@@ -100,13 +133,35 @@ impl Engine {
     }
 
     /// Logs and applies one txn with the next zxid; returns the apply result.
-    fn write_txn(&mut self, conn: ConnId, sid: i64, cxid: i32, opcode: i32, txn: TxnBody, now_ms: i64) -> ApplyResult {
+    fn write_txn(
+        &mut self,
+        conn: ConnId,
+        sid: i64,
+        cxid: i32,
+        opcode: i32,
+        txn: TxnBody,
+        now_ms: i64,
+    ) -> ApplyResult {
         let zxid = self.next_zxid();
-        let ty = if matches!(txn, TxnBody::Error(_)) { op::ERROR } else { opcode };
-        let hdr = TxnHeader { client_id: sid, cxid, zxid, time: now_ms, r#type: ty };
+        let ty = if matches!(txn, TxnBody::Error(_)) {
+            op::ERROR
+        } else {
+            opcode
+        };
+        let hdr = TxnHeader {
+            client_id: sid,
+            cxid,
+            zxid,
+            time: now_ms,
+            r#type: ty,
+        };
         let res = self.commit(&hdr, &txn);
         if let TxnBody::Error(e) = &txn {
-            let h = ReplyHeader { xid: cxid, zxid, err: e.err };
+            let h = ReplyHeader {
+                xid: cxid,
+                zxid,
+                err: e.err,
+            };
             self.out.frame(conn, |w| h.write(w));
         }
         res
@@ -130,7 +185,11 @@ impl Engine {
         for ev in all {
             for (watcher, event) in self.watches.trigger(ev) {
                 if self.conns.contains_key(&watcher) {
-                    let h = ReplyHeader { xid: xid::NOTIFICATION, zxid: -1, err: err::OK };
+                    let h = ReplyHeader {
+                        xid: xid::NOTIFICATION,
+                        zxid: -1,
+                        err: err::OK,
+                    };
                     self.out.frame(watcher, |w| {
                         h.write(w);
                         event.write(w);
@@ -140,12 +199,23 @@ impl Engine {
         }
     }
 
-    fn reply_write(&mut self, conn: ConnId, req_xid: i32, opcode: i32, sub_ops: &[i32], res: &ApplyResult) {
+    fn reply_write(
+        &mut self,
+        conn: ConnId,
+        req_xid: i32,
+        opcode: i32,
+        sub_ops: &[i32],
+        res: &ApplyResult,
+    ) {
         let zxid = self.last_zxid();
         if res.multi.is_empty() && res.err != err::OK {
             return; // the error reply went out with the error txn
         }
-        let h = ReplyHeader { xid: req_xid, zxid, err: err::OK };
+        let h = ReplyHeader {
+            xid: req_xid,
+            zxid,
+            err: err::OK,
+        };
         self.out.frame(conn, |w| {
             h.write(w);
             match opcode {
@@ -154,7 +224,9 @@ impl Engine {
                     res.path.write(w);
                     res.stat.clone().unwrap_or_default().write(w);
                 }
-                op::SET_DATA | op::SET_ACL | op::CHECK => res.stat.clone().unwrap_or_default().write(w),
+                op::SET_DATA | op::SET_ACL | op::CHECK => {
+                    res.stat.clone().unwrap_or_default().write(w)
+                }
                 op::MULTI => write_multi_response(&multi_results(sub_ops, res), w),
                 _ => {}
             }
@@ -163,18 +235,45 @@ impl Engine {
 
     /// closeSession from the client (`conn` is Some) or expiry: the txn deletes the
     /// session's ephemerals; the connection closes after the reply.
-    pub(super) fn close_session(&mut self, sid: i64, req_xid: i32, conn: Option<ConnId>, now_ms: i64) {
+    pub(super) fn close_session(
+        &mut self,
+        sid: i64,
+        req_xid: i32,
+        conn: Option<ConnId>,
+        now_ms: i64,
+    ) {
         let zxid = self.next_zxid();
         let auth: Vec<Id> = Vec::new();
-        let ctx = PrepContext { session_id: sid, auth: &auth, zxid, time: now_ms, config: &self.cfg.prep };
-        let txn = prepare(&self.tree, &ctx, &Request::CloseSession)
-            .unwrap_or(TxnBody::CloseSession(CloseSessionTxn { paths2_delete: Vec::new() }));
-        let hdr = TxnHeader { client_id: sid, cxid: req_xid, zxid, time: now_ms, r#type: op::CLOSE_SESSION };
+        let ctx = PrepContext {
+            session_id: sid,
+            auth: &auth,
+            zxid,
+            time: now_ms,
+            config: &self.cfg.prep,
+        };
+        let txn = prepare(&self.tree, &ctx, &Request::CloseSession).unwrap_or(
+            TxnBody::CloseSession(CloseSessionTxn {
+                paths2_delete: Vec::new(),
+            }),
+        );
+        let hdr = TxnHeader {
+            client_id: sid,
+            cxid: req_xid,
+            zxid,
+            time: now_ms,
+            r#type: op::CLOSE_SESSION,
+        };
         self.commit(&hdr, &txn);
         let attached = self.sessions.remove(&sid).and_then(|s| s.conn);
-        self.out.sessions.push(SessionEvent::Closed { session_id: sid });
+        self.out
+            .sessions
+            .push(SessionEvent::Closed { session_id: sid });
         if let Some(c) = conn {
-            let h = ReplyHeader { xid: req_xid, zxid, err: err::OK };
+            let h = ReplyHeader {
+                xid: req_xid,
+                zxid,
+                err: err::OK,
+            };
             self.out.frame(c, |w| h.write(w));
             self.close(c, "client closed the session");
         } else if let Some(c) = attached {
