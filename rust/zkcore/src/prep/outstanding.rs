@@ -46,7 +46,7 @@ impl Outstanding {
     /// The newest outstanding record of `path`.
     pub fn get(&self, path: &str) -> Option<&ChangeRecord> {
         let seq = *self.latest.get(path)?;
-        let index = usize::try_from(seq - self.first_seq).ok()?;
+        let index = usize::try_from(seq.checked_sub(self.first_seq)?).ok()?;
         self.changes.get(index)
     }
 
