@@ -1,0 +1,59 @@
+"""Apache's Java CLI, zkCli.sh, run against a server with its output normalized.
+
+Without jline (missing from the Debian package) zkCli reads commands from stdin, so a script
+of several commands runs in one session.
+"""
+
+import re
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from zkrecipes.testing.apache import ZKCLI
+
+ZKCLI_TIMEOUT_S = 60.0
+NOISE_PREFIXES = ("SLF4J:", "Connecting to ", "Welcome to ZooKeeper!", "JLine support is")
+ZXID_FIELDS = re.compile(r"^(cZxid|mZxid|pZxid) = 0x[0-9a-f]+$")
+TIME_FIELDS = re.compile(r"^(ctime|mtime) = .*$")
+OWNER_FIELD = re.compile(r"^ephemeralOwner = 0x[0-9a-f]+$")
+
+
+@dataclass(frozen=True)
+class CliResult:
+    returncode: int
+    stdout: list[str]
+    stderr: list[str]
+
+
+def normalize(text: str, root: str) -> list[str]:
+    """Lines without start-up noise, times, zxids and session ids; `root` becomes /ROOT."""
+    lines = []
+    for line in text.splitlines():
+        if not line.strip() or line.startswith(NOISE_PREFIXES):
+            continue
+        line = line.replace(root, "/ROOT") if root else line
+        line = ZXID_FIELDS.sub(r"\1 = ZXID", line)
+        line = TIME_FIELDS.sub(r"\1 = TIME", line)
+        if OWNER_FIELD.match(line) and line != "ephemeralOwner = 0x0":
+            line = "ephemeralOwner = SESSION"
+        lines.append(line)
+    return lines
+
+
+def run_zkcli(
+    hosts: str, args: Sequence[str] = (), script: str | None = None, root: str = ""
+) -> CliResult:
+    """One command as arguments, or a script of commands on stdin (one session)."""
+    completed = subprocess.run(
+        [str(ZKCLI), "-server", hosts, *args],
+        input=script if script is not None else "",
+        capture_output=True,
+        text=True,
+        timeout=ZKCLI_TIMEOUT_S,
+        check=False,
+    )
+    return CliResult(
+        completed.returncode,
+        normalize(completed.stdout, root),
+        normalize(completed.stderr, root),
+    )
