@@ -41,9 +41,9 @@ def test_zkcli_create_ls_get_set_stat(differential: Differential) -> None:
         return [(args[0], _cli(target, *args)) for args in commands]
 
     observed = differential.run(scenario)
-    by_command = dict(observed)
-    assert by_command["create"].stderr == ["Created /ROOT/p"]
-    assert observed[3][1].stdout[-1] == "[c]"
+    assert observed[0][1].stderr == ["Created /ROOT/p"]
+    assert observed[2][1].stderr == ["Created /ROOT/p/s-0000000001"]
+    assert observed[3][1].stdout[-1] == "[c, s-0000000001]"
     assert observed[5][1].stdout[-1] == "pd"
     assert "dataVersion = 1" in observed[7][1].stdout
     assert "cZxid = ZXID" in observed[8][1].stdout

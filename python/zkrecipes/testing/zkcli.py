@@ -36,6 +36,9 @@ def normalize(text: str, root: str) -> list[str]:
         line = TIME_FIELDS.sub(r"\1 = TIME", line)
         if OWNER_FIELD.match(line) and line != "ephemeralOwner = 0x0":
             line = "ephemeralOwner = SESSION"
+        if line.startswith("[") and line.endswith("]") and len(line) > 2:
+            # getEphemerals prints a hash set: its order means nothing.
+            line = "[" + ", ".join(sorted(line[1:-1].split(", "))) + "]"
         lines.append(line)
     return lines
 
