@@ -88,7 +88,7 @@ impl DataTree {
             .iter()
             .map(|(p, n)| node_size(p, n.data.as_deref()))
             .sum();
-        if size != self.data_size {
+        if size - self.quota_size_drift != self.data_size {
             return Err(format!("data size {} != recomputed {size}", self.data_size));
         }
         Ok(())

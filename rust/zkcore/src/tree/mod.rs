@@ -10,6 +10,7 @@
 mod apply;
 mod check;
 mod ops;
+mod quota;
 #[cfg(test)]
 mod tests;
 
@@ -18,6 +19,7 @@ use std::collections::{BTreeSet, HashMap};
 use crate::digest::node_digest;
 use crate::proto::{ephemeral_owner, event, perms};
 use crate::records::{Acl, Id, Stat, StatPersisted};
+pub use quota::{LIMIT_NODE, STAT_NODE};
 
 /// One znode. `stat` is what Apache persists; `stat()` is what clients see.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,6 +168,9 @@ pub struct DataTree {
     /// Wrapping sum of the node digests.
     digest: i64,
     last_processed_zxid: i64,
+    quota: quota::QuotaTrie,
+    /// Bytes of quota stats rewrites, which Apache leaves out of `data_size`.
+    quota_size_drift: i64,
 }
 
 impl Default for DataTree {
@@ -219,6 +224,8 @@ impl DataTree {
             data_size: 0,
             digest: 0,
             last_processed_zxid: 0,
+            quota: quota::QuotaTrie::default(),
+            quota_size_drift: 0,
         };
         let open = world_acl(perms::ALL);
         let zero = StatPersisted::default();

@@ -23,6 +23,10 @@ fn split(path: &str) -> Option<(&str, &str)> {
     Some((&path[..i], &path[i + 1..]))
 }
 
+fn data_len(data: Option<&[u8]>) -> i64 {
+    data.map_or(0, |d| d.len() as i64)
+}
+
 /// The path Apache reports for a parent: "" becomes "/".
 fn parent_event_path(parent: &str) -> String {
     key(parent).to_string()
@@ -38,7 +42,11 @@ fn event(events: &mut Vec<TreeEvent>, path: impl Into<String>, kind: TreeEventKi
 impl DataTree {
     /// Runs `f` on the node at `path` between Apache's `preChange` and `postChange`: the
     /// node's digest leaves the tree digest before and re-enters it after.
-    fn change<R>(&mut self, path: &str, f: impl FnOnce(&mut DataNode) -> R) -> Option<R> {
+    pub(super) fn change<R>(
+        &mut self,
+        path: &str,
+        f: impl FnOnce(&mut DataNode) -> R,
+    ) -> Option<R> {
         let node = self.nodes.get_mut(key(path))?;
         self.digest = self.digest.wrapping_sub(node.digest);
         let r = f(node);
@@ -86,6 +94,7 @@ impl DataTree {
         let node = DataNode::new(n.path, n.data.clone(), n.acl.to_vec(), stat);
         let out = node.stat();
         self.insert_node(n.path, node);
+        self.quota_on_create(parent, name, n.path, data_len(n.data.as_deref()));
         event(events, n.path, TreeEventKind::Created);
         event(
             events,
@@ -160,6 +169,7 @@ impl DataTree {
         .ok_or(err::NO_NODE)?;
         let node = self.nodes.remove(path).ok_or(err::NO_NODE)?;
         self.forget_node(path, &node);
+        self.quota_on_delete(parent, name, path, data_len(node.data.as_deref()));
         // Only a replay over a fuzzy snapshot can delete a node with children; Apache then
         // leaves them unreachable in its map. We drop them so the tree stays a tree.
         self.drop_descendants(path, &node.children);
@@ -200,7 +210,9 @@ impl DataTree {
                 (old, n.stat())
             })
             .ok_or(err::NO_NODE)?;
-        self.data_size += node_size("", data.as_deref()) - node_size("", old.as_deref());
+        let diff = data_len(data.as_deref()) - data_len(old.as_deref());
+        self.data_size += diff;
+        self.quota_on_set_data(path, diff);
         event(events, path, TreeEventKind::DataChanged);
         Ok(stat)
     }

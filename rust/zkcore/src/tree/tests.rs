@@ -439,11 +439,11 @@ fn compare_node(t: &DataTree, fields: &[&str]) -> String {
     path
 }
 
-#[test]
-fn replaying_an_apache_log_reproduces_its_digests_stats_and_counts() {
+/// Replays a fixture ("txn", "node" and "count" lines) and returns the number of txns.
+fn replay_fixture(text: &str) -> usize {
     let mut t = DataTree::new();
     let (mut txns, mut seen) = (0, Vec::new());
-    for line in include_str!("apache_reference.txt").lines() {
+    for line in text.lines() {
         let fields: Vec<&str> = line.split(' ').collect();
         match fields[0] {
             "txn" => {
@@ -458,6 +458,16 @@ fn replaying_an_apache_log_reproduces_its_digests_stats_and_counts() {
             _ => {}
         }
     }
-    assert_eq!(txns, 37);
     assert_eq!(seen.len() + 1, t.node_count());
+    txns
+}
+
+#[test]
+fn replaying_an_apache_log_reproduces_its_digests_stats_and_counts() {
+    assert_eq!(replay_fixture(include_str!("apache_reference.txt")), 37);
+}
+
+#[test]
+fn replaying_apache_quota_commands_reproduces_the_stats_nodes() {
+    assert_eq!(replay_fixture(include_str!("apache_quota.txt")), 46);
 }
