@@ -1,5 +1,6 @@
 //! The DataTree: znodes by path, the session index of ephemerals, containers and TTL nodes,
-//! and the counters Apache reports (node count, approximate data size, tree digest).
+//! quota stats, and the counters Apache reports (node count, approximate data size, tree
+//! digest).
 //!
 //! Semantics follow Apache ZooKeeper 3.8's `DataTree` and `DataNode`: in particular the
 //! persisted cversion counts child creations only, and the client sees
