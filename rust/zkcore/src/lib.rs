@@ -9,6 +9,7 @@ pub mod digest;
 pub mod engine;
 pub mod jute;
 pub mod path;
+pub mod persist;
 pub mod prep;
 pub mod proto;
 pub mod records;

@@ -12,6 +12,7 @@ mod apply;
 mod check;
 mod ops;
 mod quota;
+mod snapshot_io;
 #[cfg(test)]
 mod tests;
 

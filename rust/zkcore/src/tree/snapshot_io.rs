@@ -1,0 +1,91 @@
+//! What snapshots need from the tree: a parent-before-child walk over every node and building
+//! a tree from nodes read back (Apache `DataTree.serializeNode` / `DataTree.deserialize`).
+
+use super::{key, node_size, owner_kind, DataNode, DataTree, OwnerKind};
+use crate::records::{Acl, StatPersisted};
+
+impl DataTree {
+    /// Calls `f` for every node, each parent before its children, children in byte order
+    /// (Apache walks the same way in its HashSet's order). The root is reported as "", the
+    /// path Apache writes for it.
+    pub fn for_each_node_preorder(&self, mut f: impl FnMut(&str, &DataNode)) {
+        let mut stack: Vec<String> = vec![String::new()];
+        while let Some(path) = stack.pop() {
+            let Some(node) = self.nodes.get(key(&path)) else {
+                continue;
+            };
+            f(&path, node);
+            for child in node.children.iter().rev() {
+                stack.push(format!("{path}/{child}"));
+            }
+        }
+    }
+
+    /// A tree from nodes in parent-before-child order, the root first under "" (or "/"),
+    /// indexes and counters rebuilt as Apache's `deserialize` does.
+    pub fn from_snapshot_nodes(
+        nodes: impl IntoIterator<Item = (String, Option<Vec<u8>>, Vec<Acl>, StatPersisted)>,
+        last_processed_zxid: i64,
+    ) -> Result<DataTree, String> {
+        let mut t = DataTree::empty(last_processed_zxid);
+        for (path, data, acl, stat) in nodes {
+            let k = key(&path).to_string();
+            if t.nodes.contains_key(&k) {
+                return Err(format!("node {k} appears twice"));
+            }
+            if k != "/" {
+                let slash = k.rfind('/').ok_or_else(|| format!("invalid path {k}"))?;
+                let parent = t
+                    .nodes
+                    .get_mut(key(&k[..slash]))
+                    .ok_or_else(|| format!("unable to find parent {} of path {k}", &k[..slash]))?;
+                parent.children.insert(k[slash + 1..].to_string());
+            } else if !t.nodes.is_empty() {
+                return Err("the root is not the first node".into());
+            }
+            let node = DataNode::new(&k, data, acl, stat);
+            t.index_loaded(&k, &node);
+            t.nodes.insert(k, node);
+        }
+        let root = t.nodes.get("/").ok_or("no root node")?;
+        // Apache maps the root under "" and "/": its data counts twice.
+        t.data_size += node_size("", root.data.as_deref());
+        Ok(t)
+    }
+
+    /// A tree without nodes; every other field keeps its initial value.
+    fn empty(last_processed_zxid: i64) -> DataTree {
+        let mut t = DataTree::new();
+        t.nodes.clear();
+        t.ephemerals.clear();
+        t.containers.clear();
+        t.ttls.clear();
+        t.data_size = 0;
+        t.digest = 0;
+        t.last_processed_zxid = last_processed_zxid;
+        t
+    }
+
+    fn index_loaded(&mut self, path: &str, node: &DataNode) {
+        self.data_size += node_size(path, node.data.as_deref());
+        self.digest = self.digest.wrapping_add(node.digest);
+        if path == "/" {
+            return;
+        }
+        match owner_kind(node.stat.ephemeral_owner) {
+            OwnerKind::Container => {
+                self.containers.insert(path.to_string());
+            }
+            OwnerKind::Ttl => {
+                self.ttls.insert(path.to_string());
+            }
+            OwnerKind::Ephemeral(s) => {
+                self.ephemerals
+                    .entry(s)
+                    .or_default()
+                    .insert(path.to_string());
+            }
+            OwnerKind::Persistent => {}
+        }
+    }
+}
