@@ -43,15 +43,11 @@ pub enum Request {
 pub const MULTI_OPS_MAX: usize = 100_000;
 
 impl Request {
-    /// Decodes the body of a request with opcode `opcode`. The whole body must be consumed,
-    /// except for ops with no body (ping, closeSession, whoAmI) where Apache ignores extra bytes.
+    /// Decodes the body of a request with opcode `opcode`. Bytes after the record are
+    /// ignored, as Apache ignores them.
     pub fn decode(opcode: i32, body: &[u8], max_len: usize) -> Result<Request, JuteError> {
         let mut r = Reader::with_limit(body, max_len);
-        let req = Self::read_op(opcode, &mut r)?;
-        if !matches!(req, Request::Ping | Request::CloseSession | Request::WhoAmI) {
-            r.finish()?;
-        }
-        Ok(req)
+        Self::read_op(opcode, &mut r)
     }
 
     fn read_op(opcode: i32, r: &mut Reader<'_>) -> Result<Request, JuteError> {

@@ -121,6 +121,12 @@ impl Engine {
         self.core.reset_counters()
     }
 
+    /// Deletes empty containers and expired TTL nodes (`now_ms`: wall clock).
+    fn sweep_containers<'py>(&mut self, py: Python<'py>, now_ms: i64) -> PyOutput<'py> {
+        let out = self.core.sweep_containers(now_ms);
+        to_py(py, out)
+    }
+
     fn session_of(&self, conn: u64) -> i64 {
         self.core.session_of(conn)
     }

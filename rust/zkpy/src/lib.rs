@@ -3,6 +3,7 @@
 
 mod engine;
 mod errors;
+mod persist;
 
 use pyo3::prelude::*;
 
@@ -14,5 +15,18 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(engine::validate_path, m)?)?;
     m.add_function(wrap_pyfunction!(engine::digest_id, m)?)?;
     m.add_function(wrap_pyfunction!(engine::decode_request, m)?)?;
+    m.add_class::<persist::TxnLog>()?;
+    m.add_class::<persist::RecoveredDatabase>()?;
+    m.add("PersistError", m.py().get_type::<persist::PersistError>())?;
+    m.add(
+        "CorruptFileError",
+        m.py().get_type::<persist::CorruptFileError>(),
+    )?;
+    m.add_function(wrap_pyfunction!(persist::read_txn_log, m)?)?;
+    m.add_function(wrap_pyfunction!(persist::truncate_txn_log, m)?)?;
+    m.add_function(wrap_pyfunction!(persist::recover, m)?)?;
+    m.add_function(wrap_pyfunction!(persist::read_epoch, m)?)?;
+    m.add_function(wrap_pyfunction!(persist::write_epoch, m)?)?;
+    m.add_function(wrap_pyfunction!(persist::purge, m)?)?;
     Ok(())
 }

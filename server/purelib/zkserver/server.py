@@ -77,9 +77,14 @@ class ClientConnection(asyncio.Protocol):
             self.abort()
 
     def close(self) -> None:
-        if self.transport is not None and not self.closing:
+        """Flushes pending output, then sends FIN before closing, as Apache shuts down output
+        first: the client reads an orderly end of stream, not a reset."""
+        t = self.transport
+        if t is not None and not self.closing:
             self.closing = True
-            self.transport.close()
+            if t.can_write_eof():
+                t.write_eof()
+            t.close()
 
     def abort(self) -> None:
         if self.transport is not None:
@@ -107,6 +112,7 @@ class ZooKeeperServer:
         self.started_at = time.time()
         self._server: asyncio.base_events.Server | None = None
         self._ticker: asyncio.Task[None] | None = None
+        self._sweeper: asyncio.Task[None] | None = None
         self._stopped = asyncio.Event()
 
     # ---- connections ----
@@ -200,6 +206,13 @@ class ZooKeeperServer:
                 log.info("Expiring session 0x%x, timeout exceeded", sid & 0xFFFFFFFFFFFFFFFF)
                 self.carry_out(self.engine.expire_session(sid, now_ms()), now)
 
+    async def sweep_containers(self) -> None:
+        """Apache's ContainerManager: every checkIntervalMs, delete empty containers and
+        expired TTL nodes."""
+        while True:
+            await asyncio.sleep(self.cfg.container_check_interval_ms / 1000)
+            self.carry_out(self.engine.sweep_containers(now_ms()), mono_ms())
+
     # ---- lifecycle ----
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -211,6 +224,7 @@ class ZooKeeperServer:
             backlog=1024,
         )
         self._ticker = asyncio.create_task(self.tick())
+        self._sweeper = asyncio.create_task(self.sweep_containers())
         log.info(
             "serving on %s:%d (tickTime %d ms, session timeouts %d..%d ms)",
             self.cfg.client_port_address,
@@ -233,8 +247,9 @@ class ZooKeeperServer:
         await self.shutdown()
 
     async def shutdown(self) -> None:
-        if self._ticker is not None:
-            self._ticker.cancel()
+        for task in (self._ticker, self._sweeper):
+            if task is not None:
+                task.cancel()
         if self._server is not None:
             self._server.close()
         for c in list(self.conns.values()):

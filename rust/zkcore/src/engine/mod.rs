@@ -7,6 +7,8 @@
 //! watch notifications each apply fires to the watchers' connections before any later reply.
 
 mod connect;
+mod containers;
+mod notify;
 mod output;
 mod reads;
 mod writes;

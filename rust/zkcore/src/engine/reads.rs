@@ -9,15 +9,13 @@ use crate::proto::{add_watch_mode, err, perms, xid};
 use crate::records::*;
 use crate::request::{write_multi_response, OpResult, Request};
 use crate::tree::DataNode;
+use crate::watch::WatchTable;
 
 type Body = Box<dyn FnOnce(&mut Vec<u8>)>;
 
 impl Engine {
     pub(super) fn handle_read(&mut self, conn: ConnId, req_xid: i32, req: Request) {
-        let reply_xid = match req {
-            Request::SetWatches(_) | Request::SetWatches2(_) => req_xid,
-            _ => req_xid,
-        };
+        let reply_xid = req_xid;
         let result = self.read(conn, req);
         let last = self.last_zxid();
         match result {
@@ -58,18 +56,9 @@ impl Engine {
     fn read(&mut self, conn: ConnId, req: Request) -> Result<Body, i32> {
         match req {
             Request::Exists(r) => {
+                // Apache 3.8.0 checks no ACL on exists.
                 if r.path.contains('\0') {
                     return Err(err::BAD_ARGUMENTS);
-                }
-                if let Some(n) = self.tree.node(&r.path) {
-                    if !check_acl(
-                        n.acl(),
-                        perms::READ,
-                        self.auth_of(conn),
-                        self.cfg.prep.skip_acl,
-                    ) {
-                        return Err(err::NO_AUTH);
-                    }
                 }
                 if r.watch {
                     self.watches.add_data(&r.path, conn);
@@ -136,6 +125,13 @@ impl Engine {
                 }
                 self.watches.add_persistent(&r.path, conn, recursive);
                 Ok(Box::new(|w| err::OK.write(w)))
+            }
+            // 3.8.0's WatcherType has no persistent kinds: it fails to parse them.
+            Request::CheckWatches(r) if !WatchTable::is_known_watcher_type(r.r#type) => {
+                Err(err::MARSHALLING_ERROR)
+            }
+            Request::RemoveWatches(r) if !WatchTable::is_known_watcher_type(r.r#type) => {
+                Err(err::MARSHALLING_ERROR)
             }
             Request::CheckWatches(r) => match self.watches.contains(&r.path, r.r#type, conn) {
                 true => Ok(Box::new(|_| {})),

@@ -73,6 +73,8 @@ impl Engine {
             err: err::UNIMPLEMENTED,
         };
         self.out.frame(conn, |w| h.write(w));
+        // Apache closes the connection after answering an unknown request type.
+        self.close(conn, "unknown request type");
     }
 
     fn dispatch(&mut self, conn: ConnId, req_xid: i32, req: Request, now_ms: i64) {
@@ -121,12 +123,9 @@ impl Engine {
                 let txn = prepare(&self.tree, &ctx, w)
                     .unwrap_or_else(|code| TxnBody::Error(ErrorTxn { err: code }));
                 let opcode = w.opcode();
-                let sub_ops: Vec<i32> = match w {
-                    Request::Multi(ops) => ops.iter().map(Request::opcode).collect(),
-                    _ => Vec::new(),
-                };
                 let res = self.write_txn(conn, sid, req_xid, opcode, txn, now_ms);
-                self.reply_write(conn, req_xid, opcode, &sub_ops, &res);
+                debug_assert_eq!(res_zxid(self), zxid);
+                self.reply_write(conn, req_xid, opcode, &res);
             }
             other => self.handle_read(conn, req_xid, other),
         }
@@ -169,44 +168,24 @@ impl Engine {
 
     /// The commit step of standalone mode: record the txn for the log, apply it, fire watches.
     pub(super) fn commit(&mut self, hdr: &TxnHeader, txn: &TxnBody) -> ApplyResult {
+        let before = super::notify::acls_before_delete(&self.tree, hdr.client_id, txn);
+        let res = self.tree.apply(hdr, txn);
+        // A log entry is the header, the txn and the tree digest after it, as Apache 3.8 writes.
         let mut rec = Vec::new();
         hdr.write(&mut rec);
         txn.write(&mut rec);
+        TxnDigest {
+            version: crate::digest::DIGEST_VERSION,
+            tree_digest: self.tree.digest(),
+        }
+        .write(&mut rec);
         self.out.txns.push(rec);
-        let res = self.tree.apply(hdr, txn);
         self.out.last_zxid = hdr.zxid;
-        self.fire(&res);
+        self.fire(&res, &before);
         res
     }
 
-    fn fire(&mut self, res: &ApplyResult) {
-        let mut all = Vec::new();
-        collect_events(res, &mut all);
-        for ev in all {
-            for (watcher, event) in self.watches.trigger(ev) {
-                if self.conns.contains_key(&watcher) {
-                    let h = ReplyHeader {
-                        xid: xid::NOTIFICATION,
-                        zxid: -1,
-                        err: err::OK,
-                    };
-                    self.out.frame(watcher, |w| {
-                        h.write(w);
-                        event.write(w);
-                    });
-                }
-            }
-        }
-    }
-
-    fn reply_write(
-        &mut self,
-        conn: ConnId,
-        req_xid: i32,
-        opcode: i32,
-        sub_ops: &[i32],
-        res: &ApplyResult,
-    ) {
+    fn reply_write(&mut self, conn: ConnId, req_xid: i32, opcode: i32, res: &ApplyResult) {
         let zxid = self.last_zxid();
         if res.multi.is_empty() && res.err != err::OK {
             return; // the error reply went out with the error txn
@@ -227,7 +206,7 @@ impl Engine {
                 op::SET_DATA | op::SET_ACL | op::CHECK => {
                     res.stat.clone().unwrap_or_default().write(w)
                 }
-                op::MULTI => write_multi_response(&multi_results(sub_ops, res), w),
+                op::MULTI => write_multi_response(&multi_results(res), w),
                 _ => {}
             }
         });
@@ -282,24 +261,19 @@ impl Engine {
     }
 }
 
-fn collect_events<'a>(res: &'a ApplyResult, all: &mut Vec<&'a crate::tree::TreeEvent>) {
-    all.extend(res.events.iter());
-    for sub in &res.multi {
-        collect_events(sub, all);
-    }
+fn res_zxid(e: &Engine) -> i64 {
+    e.last_zxid()
 }
 
-/// `FinalRequestProcessor`'s multi results: the sub-op's request type picks the result shape.
-fn multi_results(sub_ops: &[i32], res: &ApplyResult) -> Vec<OpResult> {
+/// `FinalRequestProcessor`'s multi results: the sub-txn's type picks the result shape.
+fn multi_results(res: &ApplyResult) -> Vec<OpResult> {
     res.multi
         .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let ty = sub_ops.get(i).copied().unwrap_or(op::ERROR);
+        .map(|r| {
             if r.err != err::OK || multi_failed(res) {
                 return OpResult::Error(r.err);
             }
-            match ty {
+            match r.op {
                 op::CREATE => OpResult::Create(r.path.clone()),
                 op::CREATE2 | op::CREATE_TTL | op::CREATE_CONTAINER => {
                     OpResult::Create2(r.path.clone(), r.stat.clone().unwrap_or_default())
