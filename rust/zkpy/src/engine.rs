@@ -151,6 +151,10 @@ impl Engine {
         )?;
         d.set_item("watch_count", self.core.watches().watch_count())?;
         d.set_item("watched_paths", self.core.watches().paths_watched())?;
+        let summary = self.core.watches().summary();
+        d.set_item("wchs_connections", summary.connections)?;
+        d.set_item("wchs_paths", summary.paths)?;
+        d.set_item("wchs_total", summary.total_watches)?;
         d.set_item("last_zxid", self.core.last_zxid())?;
         d.set_item("digest", t.digest())?;
         d.set_item("sessions", self.core.sessions().count())?;
@@ -173,6 +177,29 @@ impl Engine {
     /// (session id, timeout ms) of every live session.
     fn session_list(&self) -> Vec<(i64, i32)> {
         self.core.sessions().map(|s| (s.id, s.timeout_ms)).collect()
+    }
+
+    /// (connection, session, received, sent, last op, established ms, last cxid, last zxid,
+    /// last response ms) of every connection, for `cons`.
+    #[allow(clippy::type_complexity)]
+    fn connection_stats(&self) -> Vec<(u64, i64, u64, u64, &'static str, i64, i32, i64, i64)> {
+        self.core
+            .connection_stats()
+            .into_iter()
+            .map(|(c, sid, s)| {
+                (
+                    c,
+                    sid,
+                    s.received,
+                    s.sent,
+                    s.last_op,
+                    s.established_ms,
+                    s.last_cxid,
+                    s.last_zxid,
+                    s.last_response_ms,
+                )
+            })
+            .collect()
     }
 
     fn watches_by_connection(&self) -> Vec<(u64, Vec<String>)> {

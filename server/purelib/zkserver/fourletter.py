@@ -6,16 +6,19 @@ without a socket.
 
 from __future__ import annotations
 
+import getpass
 import os
 import platform
 import socket
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from zkserver import VERSION_STRING
+from zkserver import mntr_keys
 from zkserver.config import ServerConfig
 
 NOT_SERVING = "This ZooKeeper instance is not currently serving requests"
@@ -28,6 +31,11 @@ class ConnectionInfo:
     timeout_ms: int
     received: int = 0
     sent: int = 0
+    last_op: str = "NA"
+    established_ms: int = 0
+    last_cxid: int = 0
+    last_zxid: int = 0
+    last_response_ms: int = 0
 
 
 @dataclass
@@ -78,7 +86,12 @@ def _stats_block(v: ServerView) -> str:
 def _connection_line(c: ConnectionInfo, full: bool) -> str:
     head = f" /{c.peer}[{1 if c.session_id else 0}](queued=0,recved={c.received},sent={c.sent}"
     if full and c.session_id:
-        return head + f",sid={_hex(c.session_id)},to={c.timeout_ms})\n"
+        # Replies are produced within the request's own event-loop turn: latencies are 0 ms.
+        return head + (
+            f",sid={_hex(c.session_id)},lop={c.last_op},est={c.established_ms},to={c.timeout_ms}"
+            f",lcxid={_hex(c.last_cxid)},lzxid={_hex(c.last_zxid)},lresp={c.last_response_ms}"
+            ",llat=0,minlat=0,avglat=0,maxlat=0)\n"
+        )
     return head + ")\n"
 
 
@@ -124,19 +137,45 @@ def conf(v: ServerView) -> str:
 
 
 def envi(v: ServerView) -> str:
+    """Apache's keys, so tools that parse `envi` find them; the java.* values describe the
+    Python runtime that serves instead of a JVM."""
+    rss_max = _max_rss_mb()
     lines = [
         "Environment:",
         f"zookeeper.version={VERSION_STRING}",
         f"host.name={socket.gethostname()}",
-        f"python.version={platform.python_version()}",
-        f"python.implementation={platform.python_implementation()}",
-        f"python.executable={sys.executable}",
+        f"java.version={platform.python_version()}",
+        f"java.vendor={platform.python_implementation()}",
+        f"java.home={sys.prefix}",
+        f"java.class.path={os.pathsep.join(p for p in sys.path if p)}",
+        f"java.library.path={sys.exec_prefix}",
+        f"java.io.tmpdir={tempfile.gettempdir()}",
+        "java.compiler=<NA>",
         f"os.name={platform.system()}",
-        f"os.arch={platform.machine()}",
+        f"os.arch={_arch()}",
         f"os.version={platform.release()}",
+        f"user.name={getpass.getuser()}",
+        f"user.home={Path.home()}",
         f"user.dir={Path.cwd()}",
+        "os.memory.free=0MB",
+        f"os.memory.max={rss_max}MB",
+        f"os.memory.total={rss_max}MB",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _arch() -> str:
+    m = platform.machine()
+    return {"x86_64": "amd64", "aarch64": "aarch64"}.get(m, m)
+
+
+def _max_rss_mb() -> int:
+    try:
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    except (ImportError, OSError):
+        return 0
 
 
 def dirs(v: ServerView) -> str:
@@ -148,10 +187,11 @@ def dirs(v: ServerView) -> str:
 
 
 def wchs(v: ServerView) -> str:
+    # Apache summarises its data-watch table only.
     s = v.stats
     return (
-        f"{len(v.watches_by_connection)} connections watching {s['watched_paths']} paths\n"
-        f"Total watches:{s['watch_count']}\n"
+        f"{s['wchs_connections']} connections watching {s['wchs_paths']} paths\n"
+        f"Total watches:{s['wchs_total']}\n"
     )
 
 
@@ -225,7 +265,9 @@ def mntr(v: ServerView) -> str:
         ("zk_connection_drop_probability", 0.0),
         ("zk_auth_failed_count", s.get("auth_failed", 0)),
     ]
-    return "".join(f"{k}\t{val}\n" for k, val in rows)
+    known = dict(rows)
+    rest = [(k, 0) for k in mntr_keys.KEYS if k not in known]
+    return "".join(f"{k}\t{val}\n" for k, val in [*rows, *rest])
 
 
 def _open_fds() -> int:

@@ -169,12 +169,17 @@ class ZooKeeperServer:
     # ---- four-letter words ----
     def view(self) -> fourletter.ServerView:
         e = self.engine
-        infos = [
-            fourletter.ConnectionInfo(c.peer, e.session_of(cid), 0) for cid, c in self.conns.items()
-        ]
         timeouts = dict(e.session_list())
-        for i in infos:
-            i.timeout_ms = timeouts.get(i.session_id, 0)
+        infos = []
+        for cid, sid, recv, sent, lop, est, lcxid, lzxid, lresp in e.connection_stats():
+            c = self.conns.get(cid)
+            if c is None:
+                continue
+            infos.append(
+                fourletter.ConnectionInfo(
+                    c.peer, sid, timeouts.get(sid, 0), recv, sent, lop, est, lcxid, lzxid, lresp
+                )
+            )
         return fourletter.ServerView(
             config=self.cfg,
             stats=dict(e.stats()),

@@ -42,6 +42,9 @@ fn decode_connect(frame: &[u8], max_len: usize) -> Option<Connect> {
 
 impl Engine {
     pub(super) fn handle_connect(&mut self, conn: ConnId, frame: &[u8], now_ms: i64) {
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.stats.established_ms = now_ms;
+        }
         let Some(req) = decode_connect(frame, self.cfg.max_buffer_bytes) else {
             self.close(conn, "malformed connect request");
             return;

@@ -11,6 +11,7 @@ mod containers;
 mod notify;
 mod output;
 mod reads;
+mod stats;
 mod writes;
 
 use std::collections::HashMap;
@@ -23,6 +24,7 @@ use crate::watch::WatchTable;
 use crate::zxid::Zxid;
 
 pub use output::{Output, SessionEvent};
+pub use stats::{op_code_name, ConnStats};
 
 /// Settings the engine needs; the shell maps zoo.cfg onto this.
 pub struct EngineConfig {
@@ -66,6 +68,7 @@ struct Conn {
     inbuf: Vec<u8>,
     /// Identities for ACL checks: ("ip", addr) plus whatever `addauth` added.
     auth: Vec<Id>,
+    stats: ConnStats,
 }
 
 pub struct Session {
@@ -140,6 +143,7 @@ impl Engine {
                 session_id: 0,
                 inbuf: Vec::new(),
                 auth,
+                stats: ConnStats::default(),
             },
         );
     }
@@ -178,6 +182,7 @@ impl Engine {
     fn take_output(&mut self) -> Output {
         let out = std::mem::take(&mut self.out);
         self.packets_sent += out.frames_out;
+        self.count_sent(&out.sends, &out.send_frames);
         out
     }
 
@@ -233,6 +238,9 @@ impl Engine {
             let frame = buf[4..4 + len].to_vec();
             consumed += 4 + len;
             self.packets_received += 1;
+            if let Some(c) = self.conns.get_mut(&conn) {
+                c.stats.received += 1;
+            }
             match self.conns[&conn].state {
                 ConnState::Handshake => self.handle_connect(conn, &frame, now_ms),
                 ConnState::Open => self.handle_request(conn, &frame, now_ms),

@@ -29,6 +29,8 @@ pub struct Output {
     pub last_zxid: i64,
     /// Frames appended to `sends` (replies, notifications, connect responses).
     pub frames_out: u64,
+    /// Frames in each entry of `sends`, for per-connection counters.
+    pub send_frames: Vec<u64>,
 }
 
 impl Output {
@@ -38,10 +40,12 @@ impl Output {
             Some(i) => i,
             None => {
                 self.sends.push((conn, Vec::new()));
+                self.send_frames.push(0);
                 self.sends.len() - 1
             }
         };
         self.frames_out += 1;
+        self.send_frames[idx] += 1;
         let buf = &mut self.sends[idx].1;
         let start = buf.len();
         buf.extend_from_slice(&[0, 0, 0, 0]);

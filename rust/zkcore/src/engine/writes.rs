@@ -36,6 +36,11 @@ impl Engine {
             return;
         };
         let body = &frame[r.position()..];
+        self.handle_decoded(conn, &header, body, now_ms);
+        self.note_request(conn, header.r#type, header.xid, now_ms);
+    }
+
+    fn handle_decoded(&mut self, conn: ConnId, header: &RequestHeader, body: &[u8], now_ms: i64) {
         match Request::decode(header.r#type, body, self.cfg.max_buffer_bytes) {
             Ok(req) => self.dispatch(conn, header.xid, req, now_ms),
             Err(JuteError::UnknownOpcode(_)) if header.r#type == op::CREATE_SESSION => {
