@@ -30,14 +30,14 @@ def get_data(xid: int, path: str) -> bytes:
 
 
 def set_data(xid: int, path: str, data: bytes) -> bytes:
-    return frame(struct.pack(">ii", xid, OP_SET_DATA) + _string(path) + _buffer(data) + struct.pack(">i", -1))
+    body = _string(path) + _buffer(data) + struct.pack(">i", -1)
+    return frame(struct.pack(">ii", xid, OP_SET_DATA) + body)
 
 
 def create(xid: int, path: str, data: bytes) -> bytes:
     world_all = struct.pack(">i", 1) + struct.pack(">i", 31) + _string("world") + _string("anyone")
-    return frame(
-        struct.pack(">ii", xid, OP_CREATE) + _string(path) + _buffer(data) + world_all + struct.pack(">i", 0)
-    )
+    body = _string(path) + _buffer(data) + world_all + struct.pack(">i", 0)
+    return frame(struct.pack(">ii", xid, OP_CREATE) + body)
 
 
 def split_frames(buf: bytes) -> list[bytes]:

@@ -12,9 +12,9 @@ import struct
 from collections.abc import Callable
 
 import pytest
-from zkrecipes._core import Engine
 
 from benches import frames
+from zkrecipes._core import Engine
 
 REQUESTS = 100_000
 DATA = b"x" * 100

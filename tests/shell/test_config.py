@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from zkserver.config import ConfigError, load_zoo_cfg, parse_zoo_cfg
 
 APACHE_SAMPLE = """\

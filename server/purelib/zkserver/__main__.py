@@ -7,7 +7,9 @@ from zkserver.cli import add_server_arguments, run_server
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m zkserver", description="ZooKeeper-compatible server")
+    parser = argparse.ArgumentParser(
+        prog="python -m zkserver", description="ZooKeeper-compatible server"
+    )
     add_server_arguments(parser)
     return run_server(parser.parse_args())
 

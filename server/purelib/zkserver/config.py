@@ -16,8 +16,26 @@ from pathlib import Path
 
 JUTE_MAXBUFFER_DEFAULT_BYTES = 0xFFFFF
 FOUR_LETTER_WORDS = frozenset(
-    "conf cons crst dirs dump envi gtmk hash isro mntr ruok srst srvr stat stmk wchc wchp wchs"
-    .split()
+    {
+        "conf",
+        "cons",
+        "crst",
+        "dirs",
+        "dump",
+        "envi",
+        "gtmk",
+        "hash",
+        "isro",
+        "mntr",
+        "ruok",
+        "srst",
+        "srvr",
+        "stat",
+        "stmk",
+        "wchc",
+        "wchp",
+        "wchs",
+    }
 )
 
 

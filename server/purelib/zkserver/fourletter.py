@@ -17,8 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from zkserver import VERSION_STRING
-from zkserver import mntr_keys
+from zkserver import VERSION_STRING, mntr_keys
 from zkserver.config import ServerConfig
 
 NOT_SERVING = "This ZooKeeper instance is not currently serving requests"

@@ -15,7 +15,6 @@ from collections import Counter
 from typing import Any
 
 from zkrecipes._core import Engine
-
 from zkserver import fourletter
 from zkserver.config import ServerConfig
 from zkserver.sessions import SessionExpiry
