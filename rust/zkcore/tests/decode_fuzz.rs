@@ -131,6 +131,9 @@ fn check_request(opcode: i32, body: &[u8], max_len: usize) {
         assert!(again.is_empty());
         return;
     }
+    // Like Apache, the decoder ignores bytes after the record: the re-encoding covers a prefix.
+    assert!(again.len() <= body.len(), "opcode {opcode}: {body:02x?}");
+    let body = &body[..again.len()];
     if matches!(req, Request::Multi(_) | Request::MultiRead(_)) {
         // Like Apache's MultiOperationRecord, the decoder ignores the err field of every
         // MultiHeader and the type of the terminating one; the writer puts -1 there.

@@ -3,7 +3,14 @@
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
-use zkcore::engine::{Engine as Core, EngineConfig, Output, SessionEvent};
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use pyo3::exceptions::{PyOSError, PyRuntimeError};
+use zkcore::engine::{Engine as Core, EngineConfig, Output, SessionEvent, SnapshotState};
+use zkcore::persist::snapshot::write_snapshot;
+
+use crate::persist::RecoveredDatabase;
 use zkcore::prep::PrepConfig;
 use zkcore::request::Request;
 
@@ -17,6 +24,40 @@ type PyOutput<'py> = (
     usize,
     i64,
 );
+
+/// A snapshot to write: owns its copy of the state, so `write` can run in a worker thread
+/// with the GIL released while the event loop goes on.
+#[pyclass(frozen, module = "zkrecipes._core")]
+pub struct SnapshotJob {
+    state: Mutex<Option<SnapshotState>>,
+}
+
+#[pymethods]
+impl SnapshotJob {
+    /// Writes `snapshot.<zxid>` into `dir` (a `version-2` directory); returns its path.
+    #[pyo3(signature = (dir, fsync=true))]
+    fn write(&self, py: Python<'_>, dir: PathBuf, fsync: bool) -> PyResult<String> {
+        let state = self
+            .state
+            .lock()
+            .map_err(|_| PyRuntimeError::new_err("snapshot job poisoned"))?
+            .take()
+            .ok_or_else(|| PyRuntimeError::new_err("snapshot job already written"))?;
+        let path = py
+            .allow_threads(|| write_snapshot(&dir, &state.tree, &state.sessions, fsync))
+            .map_err(|e| PyOSError::new_err(e.to_string()))?;
+        Ok(path.display().to_string())
+    }
+
+    #[getter]
+    fn zxid(&self) -> PyResult<i64> {
+        let guard = self
+            .state
+            .lock()
+            .map_err(|_| PyRuntimeError::new_err("snapshot job poisoned"))?;
+        Ok(guard.as_ref().map_or(-1, |s| s.tree.last_processed_zxid()))
+    }
+}
 
 #[pyclass(unsendable, module = "zkrecipes._core")]
 pub struct Engine {
@@ -125,6 +166,20 @@ impl Engine {
     fn sweep_containers<'py>(&mut self, py: Python<'py>, now_ms: i64) -> PyOutput<'py> {
         let out = self.core.sweep_containers(now_ms);
         to_py(py, out)
+    }
+
+    /// Takes over the tree and sessions of a recovered database (leaving it empty).
+    fn restore(&mut self, mut db: PyRefMut<'_, RecoveredDatabase>) {
+        let tree = std::mem::take(&mut db.inner.tree);
+        let sessions = std::mem::take(&mut db.inner.sessions);
+        self.core.restore(tree, &sessions);
+    }
+
+    /// A copy of the state as of the last applied txn, to be written on another thread.
+    fn snapshot_job(&self) -> SnapshotJob {
+        SnapshotJob {
+            state: Mutex::new(Some(self.core.snapshot_state())),
+        }
     }
 
     fn session_of(&self, conn: u64) -> i64 {

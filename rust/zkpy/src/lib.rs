@@ -11,6 +11,7 @@ use pyo3::prelude::*;
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<engine::Engine>()?;
+    m.add_class::<engine::SnapshotJob>()?;
     m.add("JuteError", m.py().get_type::<errors::JuteError>())?;
     m.add_function(wrap_pyfunction!(engine::validate_path, m)?)?;
     m.add_function(wrap_pyfunction!(engine::digest_id, m)?)?;

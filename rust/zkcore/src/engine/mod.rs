@@ -8,6 +8,7 @@
 
 mod connect;
 mod containers;
+mod durable;
 mod notify;
 mod output;
 mod reads;
@@ -23,6 +24,7 @@ use crate::tree::DataTree;
 use crate::watch::WatchTable;
 use crate::zxid::Zxid;
 
+pub use durable::SnapshotState;
 pub use output::{Output, SessionEvent};
 pub use stats::{op_code_name, ConnStats};
 
