@@ -1,5 +1,6 @@
 """ACL schemes, authentication, and the /zookeeper system nodes."""
 
+from functools import partial
 from typing import Any
 
 from kazoo.security import (
@@ -101,10 +102,9 @@ def test_invalid_acls(differential: Differential) -> None:
             "bad_cidr": [make_acl("ip", "127.0.0.1/99", all=True)],
             "world_not_anyone": [make_acl("world", "someone", all=True)],
         }
-        result: dict[str, Any] = {
-            name: error_name(lambda acl=acl, name=name: zk.create("/" + name, acl=acl))
-            for name, acl in cases.items()
-        }
+        result: dict[str, Any] = {}
+        for name, acl in cases.items():
+            result[name] = error_name(partial(zk.create, "/" + name, acl=acl))
         # kazoo sends its default ACL for an empty list; the raw client sends it empty.
         raw = RawSession(LOOPBACK, target.port)
         raw.connect()

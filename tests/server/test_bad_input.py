@@ -92,9 +92,9 @@ def _set_data_frame(path: str, total_length: int) -> bytes:
 def test_frame_length_cut_off_is_jute_maxbuffer(differential: Differential) -> None:
     """A frame of jute.maxbuffer bytes is served; one byte more closes the connection."""
 
-    def scenario(target: ZkTarget) -> dict[str, Any]:
+    def scenario(target: ZkTarget) -> dict[int, str]:
         target.client().create("/big", b"")
-        fates = {}
+        fates: dict[int, str] = {}
         for length in (JUTE_MAXBUFFER, JUTE_MAXBUFFER + 1, JUTE_MAXBUFFER + 1024 + 1):
 
             def send(raw: RawSession, length: int = length) -> str:

@@ -286,7 +286,7 @@ def test_watch_words_on_fresh_server(differential: Differential) -> None:
     # Only data and exists watches are listed: the child watch on /w1 is not.
     assert observed == {
         "wchs": "1 connections watching 3 paths\nTotal watches:3\n",
-        "wchc": ["", "SESSION", "\t/absent", "\t/w1", "\t/w2"],
+        "wchc": sorted(["", "SESSION", "\t/absent", "\t/w1", "\t/w2"]),
         "wchp": [["/absent", "\tSESSION"], ["/w1", "\tSESSION"], ["/w2", "\tSESSION"]],
         "dump_ephemerals": (
             "ephemeral nodes dump:\nSessions with Ephemerals (1):\nSESSION:\n\t/eph\n"

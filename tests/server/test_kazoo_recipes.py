@@ -104,7 +104,12 @@ def test_barrier(differential: Differential) -> None:
         waiting = Barrier(worker, "/barrier")
         timed_out = waiting.wait(timeout=0.2)
         passed = threading.Event()
-        thread = threading.Thread(target=lambda: waiting.wait(WAIT_S) and passed.set())
+
+        def wait_then_mark() -> None:
+            if waiting.wait(WAIT_S):
+                passed.set()
+
+        thread = threading.Thread(target=wait_then_mark)
         thread.start()
         barrier.remove()
         thread.join(WAIT_S)
