@@ -1,5 +1,6 @@
 """A ZooKeeper-protocol server run as a child process for tests and benchmarks."""
 
+import atexit
 import os
 import signal
 import struct
@@ -18,6 +19,17 @@ START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 10.0
 PROBE_INTERVAL_S = 0.05
 LOG_TAIL_BYTES = 4000
+
+
+# Servers still running when the interpreter exits (a test run interrupted, a script that
+# raised before stop) are killed rather than left behind.
+_running: "set[ServerProcess]" = set()
+
+
+@atexit.register
+def _kill_leftovers() -> None:
+    for server in list(_running):
+        server.kill()
 
 
 class ServerStartError(RuntimeError):
@@ -90,6 +102,7 @@ class ServerProcess:
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
         )
+        _running.add(self)
         try:
             self._wait_ready(time.monotonic() + timeout_s)
         except BaseException:
@@ -122,6 +135,7 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait(timeout=timeout_s)
+        _running.discard(self)
         self._close_log()
 
     def kill(self) -> None:
@@ -129,6 +143,7 @@ class ServerProcess:
         if self._process is not None and self._process.poll() is None:
             self._process.kill()
             self._process.wait(timeout=STOP_TIMEOUT_S)
+        _running.discard(self)
         self._close_log()
 
     def _close_log(self) -> None:
