@@ -10,7 +10,9 @@ use pyo3::exceptions::{PyOSError, PyRuntimeError};
 use zkcore::engine::{Engine as Core, EngineConfig, Output, SessionEvent, SnapshotState};
 use zkcore::persist::snapshot::write_snapshot;
 
-use crate::persist::RecoveredDatabase;
+use zkcore::persist::txnlog;
+
+use crate::persist::{RecoveredDatabase, TxnLog};
 use zkcore::prep::PrepConfig;
 use zkcore::request::Request;
 
@@ -62,6 +64,25 @@ impl SnapshotJob {
 #[pyclass(unsendable, module = "zkrecipes._core")]
 pub struct Engine {
     core: Core,
+    /// Where the txns of each call are appended (in Rust: no Python object per txn).
+    log: Option<Py<TxnLog>>,
+}
+
+impl Engine {
+    /// Appends the call's txns to the attached log, then converts the output.
+    fn finish<'py>(&self, py: Python<'py>, out: Output) -> PyResult<PyOutput<'py>> {
+        if let Some(log) = &self.log {
+            if !out.txns.is_empty() {
+                log.get().with(|l| {
+                    for rec in &out.txns {
+                        l.append_raw(txnlog::entry_zxid(rec).unwrap_or(-1), rec)?;
+                    }
+                    Ok(())
+                })?;
+            }
+        }
+        Ok(to_py(py, out))
+    }
 }
 
 fn to_py<'py>(py: Python<'py>, out: Output) -> PyOutput<'py> {
@@ -124,6 +145,7 @@ impl Engine {
         };
         Engine {
             core: Core::new(cfg, now_ms),
+            log: None,
         }
     }
 
@@ -137,15 +159,21 @@ impl Engine {
 
     /// Feeds bytes read from `conn`; returns (sends, closes, session events, four-letter
     /// words, txn count, last zxid).
+    /// Appends every txn of later calls to `log` (None: keep txns in memory only).
+    #[pyo3(signature = (log))]
+    fn attach_log(&mut self, log: Option<Py<TxnLog>>) {
+        self.log = log;
+    }
+
     fn receive<'py>(
         &mut self,
         py: Python<'py>,
         conn: u64,
         data: &[u8],
         now_ms: i64,
-    ) -> PyOutput<'py> {
+    ) -> PyResult<PyOutput<'py>> {
         let out = self.core.receive(conn, data, now_ms);
-        to_py(py, out)
+        self.finish(py, out)
     }
 
     fn expire_session<'py>(
@@ -153,9 +181,9 @@ impl Engine {
         py: Python<'py>,
         session_id: i64,
         now_ms: i64,
-    ) -> PyOutput<'py> {
+    ) -> PyResult<PyOutput<'py>> {
         let out = self.core.expire_session(session_id, now_ms);
-        to_py(py, out)
+        self.finish(py, out)
     }
 
     fn reset_counters(&mut self) {
@@ -163,9 +191,9 @@ impl Engine {
     }
 
     /// Deletes empty containers and expired TTL nodes (`now_ms`: wall clock).
-    fn sweep_containers<'py>(&mut self, py: Python<'py>, now_ms: i64) -> PyOutput<'py> {
+    fn sweep_containers<'py>(&mut self, py: Python<'py>, now_ms: i64) -> PyResult<PyOutput<'py>> {
         let out = self.core.sweep_containers(now_ms);
-        to_py(py, out)
+        self.finish(py, out)
     }
 
     /// Takes over the tree and sessions of a recovered database (leaving it empty).
@@ -180,6 +208,16 @@ impl Engine {
         SnapshotJob {
             state: Mutex::new(Some(self.core.snapshot_state())),
         }
+    }
+
+    /// Refuse writes (NotReadOnly) and keep new sessions in memory: the log is unusable.
+    fn set_read_only(&mut self, read_only: bool) {
+        self.core.set_read_only(read_only)
+    }
+
+    #[getter]
+    fn read_only(&self) -> bool {
+        self.core.is_read_only()
     }
 
     fn session_of(&self, conn: u64) -> i64 {

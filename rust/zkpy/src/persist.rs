@@ -59,7 +59,10 @@ impl TxnLog {
             .map_err(|_| PersistError::new_err("the txn log failed in another thread"))
     }
 
-    fn with<R>(&self, f: impl FnOnce(&mut txnlog::TxnLog) -> Result<R, CoreError>) -> PyResult<R> {
+    pub(crate) fn with<R>(
+        &self,
+        f: impl FnOnce(&mut txnlog::TxnLog) -> Result<R, CoreError>,
+    ) -> PyResult<R> {
         let mut g = self.lock()?;
         let log = g
             .as_mut()

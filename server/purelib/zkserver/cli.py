@@ -79,9 +79,14 @@ def run_server(args: argparse.Namespace) -> int:
     except OSError as e:
         print(f"zkr: cannot create data directory {cfg.data_dir}: {e.strerror}", file=sys.stderr)
         return 1
+    from zkrecipes._core import PersistError
+
     server = ZooKeeperServer(cfg)
     try:
         asyncio.run(server.run_until_stopped())
+    except PersistError as e:
+        log.error("cannot load the data directory %s: %s", cfg.data_dir, e)
+        return 1
     except OSError as e:
         log.error("cannot serve on %s:%d: %s", cfg.client_port_address, cfg.client_port, e)
         return 1

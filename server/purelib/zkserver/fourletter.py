@@ -112,7 +112,7 @@ def ruok(v: ServerView) -> str:
 
 
 def isro(v: ServerView) -> str:
-    return "rw"
+    return "ro" if v.stats.get("read_only") else "rw"
 
 
 def conf(v: ServerView) -> str:

@@ -14,9 +14,10 @@ import time
 from collections import Counter
 from typing import Any
 
-from zkrecipes._core import Engine
+from zkrecipes._core import Engine, TxnLog, recover
 from zkserver import fourletter
 from zkserver.config import ServerConfig
+from zkserver.durability import CommitPipeline, open_database
 from zkserver.sessions import SessionExpiry
 
 log = logging.getLogger("zkserver")
@@ -32,6 +33,20 @@ def now_ms() -> int:
 
 def mono_ms() -> int:
     return time.monotonic_ns() // 1_000_000
+
+
+def new_engine(cfg: ServerConfig) -> Engine:
+    # Session ids embed the start time; wall clock keeps them unique across reboots.
+    return Engine(
+        now_ms=now_ms(),
+        min_session_timeout_ms=cfg.min_session_timeout,
+        max_session_timeout_ms=cfg.max_session_timeout,
+        max_buffer_bytes=cfg.jute_maxbuffer_bytes,
+        server_id=cfg.server_id,
+        extended_types=cfg.extended_types_enabled,
+        skip_acl=cfg.skip_acl,
+        super_digest=cfg.super_digest,
+    )
 
 
 class ClientConnection(asyncio.Protocol):
@@ -94,17 +109,10 @@ class ClientConnection(asyncio.Protocol):
 class ZooKeeperServer:
     def __init__(self, cfg: ServerConfig) -> None:
         self.cfg = cfg
-        self.engine = Engine(
-            now_ms=mono_ms(),
-            min_session_timeout_ms=cfg.min_session_timeout,
-            max_session_timeout_ms=cfg.max_session_timeout,
-            max_buffer_bytes=cfg.jute_maxbuffer_bytes,
-            server_id=cfg.server_id,
-            extended_types=cfg.extended_types_enabled,
-            skip_acl=cfg.skip_acl,
-            super_digest=cfg.super_digest,
-        )
+        self.engine = new_engine(cfg)
         self.expiry = SessionExpiry(cfg.tick_time_ms)
+        self.pipeline: CommitPipeline | None = None
+        self.txn_log: TxnLog | None = None
         self.conns: dict[int, ClientConnection] = {}
         self.per_ip: Counter[str] = Counter()
         self.next_conn_id = 1
@@ -143,10 +151,23 @@ class ZooKeeperServer:
         sid = self.engine.session_of(conn.conn_id)
         if sid:
             self.expiry.touch(sid, now)
-        self.carry_out(self.engine.receive(conn.conn_id, data, now_ms()), now)
+        try:
+            out = self.engine.receive(conn.conn_id, data, now_ms())
+        except OSError as e:
+            self.storage_failed(e)
+            return
+        self.submit(out)
 
-    def carry_out(self, out: tuple[Any, ...], now: int) -> None:
+    def submit(self, out: tuple[Any, ...]) -> None:
+        """Hands an engine output to the commit step (or runs it, without a log)."""
+        if self.pipeline is None:
+            self.carry_out(out)
+        else:
+            self.pipeline.submit(out)
+
+    def carry_out(self, out: tuple[Any, ...]) -> None:
         """Executes an engine output in order: sends, session changes, then closes."""
+        now = mono_ms()
         sends, closes, sessions, words, _txns, _last_zxid = out
         for conn_id, data in sends:
             c = self.conns.get(conn_id)
@@ -181,7 +202,7 @@ class ZooKeeperServer:
             )
         return fourletter.ServerView(
             config=self.cfg,
-            stats=dict(e.stats()),
+            stats={**e.stats(), "read_only": int(e.read_only)},
             connections=infos,
             sessions=e.session_list(),
             ephemerals=e.ephemerals_by_session(),
@@ -208,17 +229,66 @@ class ZooKeeperServer:
             now = mono_ms()
             for sid in self.expiry.expired(now):
                 log.info("Expiring session 0x%x, timeout exceeded", sid & 0xFFFFFFFFFFFFFFFF)
-                self.carry_out(self.engine.expire_session(sid, now_ms()), now)
+                try:
+                    self.submit(self.engine.expire_session(sid, now_ms()))
+                except OSError as e:
+                    self.storage_failed(e)
 
     async def sweep_containers(self) -> None:
         """Apache's ContainerManager: every checkIntervalMs, delete empty containers and
         expired TTL nodes."""
         while True:
             await asyncio.sleep(self.cfg.container_check_interval_ms / 1000)
-            self.carry_out(self.engine.sweep_containers(now_ms()), mono_ms())
+            try:
+                self.submit(self.engine.sweep_containers(now_ms()))
+            except OSError as e:
+                self.storage_failed(e)
+
+    # ---- storage ----
+    def open_storage(self) -> None:
+        """Recovers the data directory and starts group-committing the txn log."""
+        txn_log = open_database(self.cfg, self.engine)
+        self.txn_log = txn_log
+        now = mono_ms()
+        for sid, timeout in self.engine.session_list():
+            self.expiry.add(sid, timeout, now)
+        self.pipeline = CommitPipeline(
+            self.cfg, self.engine, txn_log, self.carry_out, self.storage_failed
+        )
+
+    def storage_failed(self, e: Exception) -> None:
+        """The log cannot be written: drop everything not yet durable and go on serving reads.
+
+        Every connection is closed (the outcome of its pending writes is unknown to it, as
+        after any connection loss), the state is reloaded from disk, which holds exactly what
+        was acknowledged, and writes are refused with NotReadOnly from then on.
+        """
+        log.error("the txn log failed (%s): serving reads only from now on", e)
+        self.pipeline = None
+        for c in list(self.conns.values()):
+            c.abort()
+        engine = new_engine(self.cfg)
+        try:
+            db = recover(
+                str(self.cfg.data_dir / "version-2"),
+                str(self.cfg.log_dir / "version-2"),
+                repair_tail=False,
+            )
+            engine.restore(db)
+        except OSError as reload_error:
+            log.error("cannot reload the data directory (%s): stopping", reload_error)
+            self.stop()
+            return
+        engine.set_read_only(True)
+        self.engine = engine
+        self.expiry = SessionExpiry(self.cfg.tick_time_ms)
+        now = mono_ms()
+        for sid, timeout in engine.session_list():
+            self.expiry.add(sid, timeout, now)
 
     # ---- lifecycle ----
     async def start(self) -> None:
+        self.open_storage()
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
             self.make_protocol,
@@ -254,6 +324,13 @@ class ZooKeeperServer:
         for task in (self._ticker, self._sweeper):
             if task is not None:
                 task.cancel()
+        if self.pipeline is not None:
+            await self.pipeline.drain()
+        try:
+            if self.txn_log is not None:
+                self.txn_log.close()
+        except OSError as e:
+            log.error("closing the txn log: %s", e)
         if self._server is not None:
             self._server.close()
         for c in list(self.conns.values()):

@@ -136,7 +136,7 @@ impl Engine {
             time_out: timeout,
             session_id: sid,
             passwd: Some(passwd.to_vec()),
-            read_only: false,
+            read_only: self.read_only,
         };
         self.out.frame(conn, |w| rsp.write(w));
     }

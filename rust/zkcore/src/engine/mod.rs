@@ -89,6 +89,9 @@ pub struct Engine {
     out: Output,
     packets_received: u64,
     packets_sent: u64,
+    /// Set when the txn log cannot be written: writes are refused with NotReadOnly and
+    /// sessions live in memory only.
+    read_only: bool,
 }
 
 impl Engine {
@@ -104,6 +107,7 @@ impl Engine {
             out: Output::default(),
             packets_received: 0,
             packets_sent: 0,
+            read_only: false,
         }
     }
 
@@ -121,6 +125,14 @@ impl Engine {
 
     pub fn last_zxid(&self) -> i64 {
         self.tree.last_processed_zxid()
+    }
+
+    pub fn set_read_only(&mut self, read_only: bool) {
+        self.read_only = read_only;
+    }
+
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
     }
 
     pub fn connection_count(&self) -> usize {

@@ -111,6 +111,14 @@ impl Engine {
                 });
                 self.write_txn(conn, sid, req_xid, op::RECONFIG, txn, now_ms);
             }
+            ref w if is_write(w.opcode()) && self.read_only => {
+                let h = ReplyHeader {
+                    xid: req_xid,
+                    zxid: self.last_zxid(),
+                    err: err::NOT_READ_ONLY,
+                };
+                self.out.frame(conn, |w| h.write(w));
+            }
             ref w if is_write(w.opcode()) => {
                 let zxid = self.next_zxid();
                 let auth = self
@@ -184,7 +192,9 @@ impl Engine {
             tree_digest: self.tree.digest(),
         }
         .write(&mut rec);
-        self.out.txns.push(rec);
+        if !self.read_only {
+            self.out.txns.push(rec);
+        }
         self.out.last_zxid = hdr.zxid;
         self.fire(&res, &before);
         res
