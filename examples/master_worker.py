@@ -233,10 +233,24 @@ def demo(hosts: str, namespace: str, tasks: int) -> int:
     return 0 if done and len(statuses) == tasks else 1
 
 
+def demo_on_embedded_server(namespace: str, tasks: int) -> int:
+    """Runs the demo against our own server, started in a temporary directory."""
+    import tempfile
+    from pathlib import Path
+
+    from zkrecipes.testing.ours import OurServer
+
+    with tempfile.TemporaryDirectory() as work, OurServer(Path(work)) as server:
+        return demo(server.hosts, namespace, tasks)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("role", choices=["demo", "master", "worker", "submit", "wait"])
-    parser.add_argument("--hosts", required=True, help="host:port[,host:port...]")
+    parser.add_argument(
+        "--hosts",
+        help="host:port[,host:port...]; without it, `demo` starts our server on a free port",
+    )
     parser.add_argument("--namespace", default="/master-worker")
     parser.add_argument("--id", default="")
     parser.add_argument("--count", type=int, default=20)
@@ -244,8 +258,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work-s", type=float, default=0.05, help="time each task takes")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    if args.role == "demo" and args.hosts is None:
+        return demo_on_embedded_server(args.namespace, args.count)
     if args.role == "demo":
         return demo(args.hosts, args.namespace, args.count)
+    if args.hosts is None:
+        parser.error("--hosts is required for this role")
     with zkrecipes.connect(
         args.hosts, namespace=args.namespace, timeout=session_timeout_s
     ) as coordinator:
