@@ -20,6 +20,8 @@ from zkrecipes.testing.handshake import (
 
 NOTIFICATION_XID = -1
 PING_XID = -2
+AUTH_XID = -4
+SET_WATCHES_XID = -8
 MAX_FRAMES_PER_CALL = 10_000
 
 OP_CREATE = 1
@@ -27,6 +29,8 @@ OP_DELETE = 2
 OP_EXISTS = 3
 OP_GET_DATA = 4
 OP_SET_DATA = 5
+OP_GET_ACL = 6
+OP_SET_ACL = 7
 OP_GET_CHILDREN = 8
 OP_SYNC = 9
 OP_PING = 11
@@ -34,17 +38,28 @@ OP_GET_CHILDREN2 = 12
 OP_CHECK = 13
 OP_MULTI = 14
 OP_CREATE2 = 15
+OP_RECONFIG = 16
 OP_CHECK_WATCHES = 17
 OP_REMOVE_WATCHES = 18
 OP_CREATE_CONTAINER = 19
 OP_CREATE_TTL = 21
 OP_MULTI_READ = 22
+OP_AUTH = 100
 OP_SET_WATCHES = 101
+OP_SASL = 102
 OP_GET_EPHEMERALS = 103
 OP_GET_ALL_CHILDREN_NUMBER = 104
+OP_SET_WATCHES2 = 105
 OP_ADD_WATCH = 106
 OP_WHO_AM_I = 107
 OP_CLOSE_SESSION = -11
+
+# WatcherType of checkWatches and removeWatches; AddWatchMode of addWatch.
+WATCHER_CHILDREN = 1
+WATCHER_DATA = 2
+WATCHER_ANY = 3
+MODE_PERSISTENT = 0
+MODE_PERSISTENT_RECURSIVE = 1
 
 PERM_ALL = 31
 WORLD_ANYONE: tuple[tuple[int, str, str], ...] = ((PERM_ALL, "world", "anyone"),)
@@ -67,6 +82,37 @@ def acl_vector(acls: tuple[tuple[int, str, str], ...]) -> bytes:
     return struct.pack(">i", len(acls)) + b"".join(
         struct.pack(">i", perms) + ustring(scheme) + ustring(ident) for perms, scheme, ident in acls
     )
+
+
+def string_vector(items: list[str] | tuple[str, ...]) -> bytes:
+    return struct.pack(">i", len(items)) + b"".join(ustring(item) for item in items)
+
+
+def set_watches_body(
+    relative_zxid: int,
+    data: tuple[str, ...] = (),
+    exist: tuple[str, ...] = (),
+    child: tuple[str, ...] = (),
+    persistent: tuple[str, ...] | None = None,
+    recursive: tuple[str, ...] | None = None,
+) -> bytes:
+    """SetWatches, or SetWatches2 when either persistent list is given."""
+    body = struct.pack(">q", relative_zxid) + b"".join(
+        string_vector(paths) for paths in (data, exist, child)
+    )
+    if persistent is None and recursive is None:
+        return body
+    return body + string_vector(persistent or ()) + string_vector(recursive or ())
+
+
+def path_int(path: str, value: int) -> bytes:
+    """AddWatchRequest (path, mode), CheckWatchesRequest and RemoveWatchesRequest (path, type)."""
+    return ustring(path) + struct.pack(">i", value)
+
+
+def auth_body(scheme: str, auth: bytes) -> bytes:
+    """AuthPacket; sent with xid AUTH_XID."""
+    return struct.pack(">i", 0) + ustring(scheme) + buffer(auth)
 
 
 def path_watch(path: str, watch: bool = False) -> bytes:
@@ -162,6 +208,9 @@ class RawSession:
     sock: socket.socket | None = None
     next_xid: int = 1
     frames: list[Reply | Notification] = field(default_factory=list)
+    # The highest zxid any reply carried: what a client sends as lastZxidSeen on reconnect.
+    last_zxid: int = 0
+    handshake: ConnectResponse | None = None
 
     def connect(
         self,
@@ -169,10 +218,13 @@ class RawSession:
         session_id: int = 0,
         password: bytes = bytes(PASSWORD_LENGTH),
         last_zxid_seen: int = 0,
+        read_only: bool = False,
     ) -> ConnectResponse:
         self.sock = socket.create_connection((self.host, self.port), timeout=self.socket_timeout_s)
-        self.sock.sendall(frame(connect_request(timeout_ms, session_id, password, last_zxid_seen)))
-        return parse_connect_response(recv_frame(self.sock))
+        request = connect_request(timeout_ms, session_id, password, last_zxid_seen, read_only)
+        self.sock.sendall(frame(request))
+        self.handshake = parse_connect_response(recv_frame(self.sock))
+        return self.handshake
 
     def _socket(self) -> socket.socket:
         if self.sock is None:
@@ -200,17 +252,34 @@ class RawSession:
                 item = Notification(reader.read_int(), reader.read_int(), reader.read_ustring())
             else:
                 item = Reply(xid, zxid, err, body)
+                self.last_zxid = max(self.last_zxid, zxid)
             self.frames.append(item)
             return item
         raise ConnectionError("too many ping replies")
 
-    def call(self, opcode: int, body: bytes = b"") -> Reply:
-        xid = self.send(opcode, body)
+    def call(self, opcode: int, body: bytes = b"", xid: int | None = None) -> Reply:
+        xid = self.send(opcode, body, xid)
         for _ in range(MAX_FRAMES_PER_CALL):
             item = self.receive()
             if isinstance(item, Reply) and item.xid == xid:
                 return item
         raise ConnectionError(f"no reply for xid {xid}")
+
+    def drain(self, quiet_s: float) -> list[Reply | Notification]:
+        """Frames that arrive until none has come for `quiet_s` (or the peer closes)."""
+        sock = self._socket()
+        received: list[Reply | Notification] = []
+        previous = sock.gettimeout()
+        sock.settimeout(quiet_s)
+        try:
+            for _ in range(MAX_FRAMES_PER_CALL):
+                received.append(self.receive())
+        except (TimeoutError, ConnectionError):
+            pass
+        finally:
+            if self.sock is not None:
+                self.sock.settimeout(previous)
+        return received
 
     def notifications(self) -> list[Notification]:
         return [item for item in self.frames if isinstance(item, Notification)]
