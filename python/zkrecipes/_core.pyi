@@ -1,5 +1,29 @@
 """Type stub of the Rust extension `zkrecipes._core` (checked by mypy.stubtest)."""
 
+from typing import final
+
+from typing_extensions import Self
+
+__all__ = [
+    "CorruptFileError",
+    "Engine",
+    "JuteError",
+    "PersistError",
+    "RecoveredDatabase",
+    "SnapshotJob",
+    "TxnLog",
+    "__version__",
+    "decode_request",
+    "digest_id",
+    "purge",
+    "read_epoch",
+    "read_txn_log",
+    "recover",
+    "truncate_txn_log",
+    "validate_path",
+    "write_epoch",
+]
+
 __version__: str
 
 class JuteError(ValueError): ...
@@ -10,14 +34,16 @@ _SessionEvents = list[tuple[str, int, int, int, bool]]
 _Words = list[tuple[int, str]]
 _Output = tuple[_Sends, _Closes, _SessionEvents, _Words, int, int]
 
+@final
 class SnapshotJob:
     def write(self, dir: str, fsync: bool = True) -> str: ...
     @property
     def zxid(self) -> int: ...
 
+@final
 class Engine:
-    def __init__(
-        self,
+    def __new__(
+        cls,
         *,
         now_ms: int,
         min_session_timeout_ms: int,
@@ -27,7 +53,7 @@ class Engine:
         extended_types: bool = False,
         skip_acl: bool = False,
         super_digest: str | None = None,
-    ) -> None: ...
+    ) -> Self: ...
     def open_connection(self, conn: int, ip: str) -> None: ...
     def connection_lost(self, conn: int) -> None: ...
     def receive(self, conn: int, data: bytes, now_ms: int) -> _Output: ...
@@ -67,15 +93,16 @@ _Acl = tuple[int, str, str]
 # ephemeralOwner, dataLength, numChildren, pzxid.
 _Stat = tuple[int, int, int, int, int, int, int, int, int, int, int]
 
+@final
 class TxnLog:
-    def __init__(
-        self,
+    def __new__(
+        cls,
         dir: str,
         *,
-        prealloc_bytes: int = 67108864,
+        prealloc_bytes: int = ...,
         force_sync: bool = True,
         dbid: int = 0,
-    ) -> None: ...
+    ) -> Self: ...
     def append_raw(self, zxid: int, entry: bytes) -> None: ...
     def append_batch(self, entries: list[bytes]) -> int: ...
     def flush(self) -> None: ...
@@ -91,6 +118,7 @@ class TxnLog:
     @property
     def force_sync(self) -> bool: ...
 
+@final
 class RecoveredDatabase:
     @property
     def last_zxid(self) -> int: ...
