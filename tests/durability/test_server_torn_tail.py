@@ -26,7 +26,7 @@ SNAP_COUNT = 20
 def frames(log: Path) -> list[tuple[int, int]]:
     """(offset, length with prefix and end-of-record byte) of every entry of a log file."""
     data = log.read_bytes()
-    out = []
+    out: list[tuple[int, int]] = []
     off = FILE_HEADER_BYTES
     while off + FRAME_PREFIX_BYTES <= len(data) and len(out) < FRAMES_MAX:
         (length,) = struct.unpack_from(">i", data, off + 8)
