@@ -31,6 +31,8 @@ pub enum JuteError {
     BadUtf8 { offset: usize },
     #[error("unknown opcode {0}")]
     UnknownOpcode(i32),
+    #[error("a multi mixes read and write operations (at offset {offset})")]
+    MixedMulti { offset: usize },
     #[error("{0} unexpected bytes after the record")]
     TrailingBytes(usize),
 }

@@ -68,8 +68,8 @@ impl Request {
             op::SYNC => Request::Sync(SyncRequest::read(r)?),
             op::PING => Request::Ping,
             op::CHECK => Request::Check(CheckVersionRequest::read(r)?),
-            op::MULTI => Request::Multi(read_multi(r)?),
-            op::MULTI_READ => Request::MultiRead(read_multi(r)?),
+            op::MULTI => Request::Multi(read_multi(r, false)?),
+            op::MULTI_READ => Request::MultiRead(read_multi(r, true)?),
             op::RECONFIG => Request::Reconfig(ReconfigRequest::read(r)?),
             op::CHECK_WATCHES => Request::CheckWatches(CheckWatchesRequest::read(r)?),
             op::REMOVE_WATCHES => Request::RemoveWatches(RemoveWatchesRequest::read(r)?),
@@ -156,7 +156,8 @@ impl Request {
 }
 
 /// The ops allowed inside multi / multiRead (`MultiOperationRecord`).
-fn read_multi(r: &mut Reader<'_>) -> Result<Vec<Request>, JuteError> {
+/// Apache refuses to mix reads and writes in one multi ("Mixing different kind of ops").
+fn read_multi(r: &mut Reader<'_>, reads: bool) -> Result<Vec<Request>, JuteError> {
     let mut ops = Vec::new();
     loop {
         let h = MultiHeader::read(r)?;
@@ -182,6 +183,12 @@ fn read_multi(r: &mut Reader<'_>) -> Result<Vec<Request>, JuteError> {
             op::GET_DATA => Request::GetData(GetDataRequest::read(r)?),
             other => return Err(JuteError::UnknownOpcode(other)),
         };
+        let is_read = matches!(o, Request::GetChildren(_) | Request::GetData(_));
+        if is_read != reads {
+            return Err(JuteError::MixedMulti {
+                offset: r.position(),
+            });
+        }
         ops.push(o);
     }
 }

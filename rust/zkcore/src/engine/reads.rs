@@ -115,13 +115,17 @@ impl Engine {
                 Ok(Box::new(move |w| write_multi_response(&results, w)))
             }
             Request::WhoAmI => {
-                let infos: Vec<ClientInfo> = self.auth_of(conn).iter().map(client_info).collect();
+                let infos: Vec<ClientInfo> = java_set_order(self.auth_of(conn))
+                    .into_iter()
+                    .map(client_info)
+                    .collect();
                 Ok(Box::new(move |w| infos.write(w)))
             }
             Request::AddWatch(r) => {
                 let recursive = r.mode == add_watch_mode::PERSISTENT_RECURSIVE;
                 if r.mode != add_watch_mode::PERSISTENT && !recursive {
-                    return Err(err::BAD_ARGUMENTS);
+                    // Apache fails to map the mode (an IllegalArgumentException): -5.
+                    return Err(err::MARSHALLING_ERROR);
                 }
                 self.watches.add_persistent(&r.path, conn, recursive);
                 Ok(Box::new(|w| err::OK.write(w)))
@@ -256,6 +260,28 @@ impl Engine {
             });
         }
     }
+}
+
+/// The iteration order of the `ConcurrentHashMap`-backed set Apache keeps a connection's ids
+/// in: by bin (spread jute `Id.hashCode` masked to the table size), then insertion order.
+fn java_set_order(ids: &[Id]) -> Vec<&Id> {
+    fn string_hash(s: &str) -> i32 {
+        s.encode_utf16()
+            .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
+    }
+    let mut table = 16usize;
+    while ids.len() * 4 > table * 3 {
+        table *= 2;
+    }
+    let bin = |id: &Id| {
+        let h = 17i32.wrapping_mul(37).wrapping_add(string_hash(&id.scheme));
+        let h = h.wrapping_mul(37).wrapping_add(string_hash(&id.id));
+        let spread = (h ^ ((h as u32) >> 16) as i32) & 0x7fff_ffff;
+        spread as usize & (table - 1)
+    };
+    let mut out: Vec<&Id> = ids.iter().collect();
+    out.sort_by_key(|id| bin(id)); // stable: insertion order within a bin
+    out
 }
 
 fn mask_digest(a: &Acl) -> Acl {

@@ -95,14 +95,16 @@ impl Engine {
             }
             Request::Auth(ref p) => self.handle_auth(conn, req_xid, p),
             Request::Sasl(_) => {
-                // No SASL provider is configured: Apache fails the connection.
+                // With no SASL server configured Apache answers OK with a null token.
                 let h = ReplyHeader {
                     xid: req_xid,
                     zxid: 0,
-                    err: err::AUTH_FAILED,
+                    err: err::OK,
                 };
-                self.out.frame(conn, |w| h.write(w));
-                self.close(conn, "SASL authentication is not configured");
+                self.out.frame(conn, |w| {
+                    h.write(w);
+                    SetSaslResponse { token: None }.write(w);
+                });
             }
             Request::CloseSession => self.close_session(sid, req_xid, Some(conn), now_ms),
             Request::Reconfig(_) => {

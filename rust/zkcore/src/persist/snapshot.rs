@@ -265,7 +265,8 @@ fn jerr(e: JuteError) -> ParseError {
         JuteError::Truncated { offset, .. }
         | JuteError::BadLength { offset, .. }
         | JuteError::TooLong { offset, .. }
-        | JuteError::BadUtf8 { offset } => offset,
+        | JuteError::BadUtf8 { offset }
+        | JuteError::MixedMulti { offset } => offset,
         JuteError::UnknownOpcode(_) | JuteError::TrailingBytes(_) => 0,
     };
     (offset as u64, e.to_string())
