@@ -21,6 +21,7 @@ from zkrecipes.testing.ports import LOOPBACK
 from zkrecipes.testing.server_process import ServerProcess
 
 PROBE_INTERVAL_S = 0.002
+PROBE_FIRST_TIMEOUT_S = 0.05
 PROBE_SOCKET_TIMEOUT_S = 2.0
 APACHE_PACKAGE = "zookeeper"
 APT_TIMEOUT_S = 600.0
@@ -69,10 +70,17 @@ def timed_start(server: ServerProcess) -> float:
     launched = time.perf_counter()
 
     def probe() -> None:
+        # A server may accept connections before it answers sessions (Apache loads its
+        # database first): a short, growing socket timeout keeps the probe from sleeping
+        # through the moment it starts answering.
         deadline = launched + 120.0
+        timeout_s = PROBE_FIRST_TIMEOUT_S
         while not stop.is_set() and time.perf_counter() < deadline:
             try:
-                probe_session(LOOPBACK, server.port, PROBE_SOCKET_TIMEOUT_S)
+                probe_session(LOOPBACK, server.port, timeout_s)
+            except TimeoutError:
+                timeout_s = min(timeout_s * 1.5, PROBE_SOCKET_TIMEOUT_S)
+                continue
             except Exception:
                 time.sleep(PROBE_INTERVAL_S)
                 continue
