@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
 import threading
 import time
@@ -116,7 +117,10 @@ def test_purge_reads_the_directories_from_zoo_cfg(
     assert _served(server) == tree
 
 
-def test_autopurge_runs_at_once_then_periodically(tmp_path: Path) -> None:
+def test_autopurge_runs_at_once_then_periodically(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="zkserver.purge")
     server = _server(tmp_path, separate_log_dir=False)
     _write(server, "n")
     data_dir = server.data_dir
@@ -126,6 +130,8 @@ def test_autopurge_runs_at_once_then_periodically(tmp_path: Path) -> None:
         cfg.data_dir = data_dir
         assert start_autopurge(cfg) is None, "purgeInterval 0: not scheduled"
         cfg.autopurge_purge_interval_hours = 1
+        # Below the minimum: Apache keeps 3 instead, and so do we.
+        cfg.autopurge_snap_retain_count = 1
         task = start_autopurge(cfg)
         assert task is not None
         try:
@@ -139,6 +145,8 @@ def test_autopurge_runs_at_once_then_periodically(tmp_path: Path) -> None:
             task.cancel()
 
     assert asyncio.run(first_round()) == 3
+    assert "Invalid autopurge.snapRetainCount: 1. Defaulting to 3" in caplog.text
+    assert "Purge task completed." in caplog.text
 
 
 def test_purging_while_the_server_writes_keeps_it_recoverable(tmp_path: Path) -> None:

@@ -172,8 +172,11 @@ def start_autopurge(cfg: ServerConfig) -> asyncio.Task[None] | None:
     if cfg.autopurge_purge_interval_hours <= 0:
         log.info("Purge task is not scheduled.")
         return None
-    # Apache raises a smaller count to 3 (with a warning) rather than refusing to start.
-    count = max(RETAIN_MIN, cfg.autopurge_snap_retain_count)
+    count = cfg.autopurge_snap_retain_count
+    if count < RETAIN_MIN:
+        # Apache raises a smaller count to the minimum rather than refusing to start.
+        log.warning("Invalid autopurge.snapRetainCount: %d. Defaulting to %d", count, RETAIN_MIN)
+        count = RETAIN_MIN
     period_s = float(cfg.autopurge_purge_interval_hours * SECONDS_PER_HOUR)
     return asyncio.get_running_loop().create_task(
         purge_periodically(cfg.log_dir, cfg.data_dir, count, period_s), name="autopurge"
