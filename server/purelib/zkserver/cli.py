@@ -94,11 +94,23 @@ def run_server(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args_in = list(sys.argv[1:] if argv is None else argv)
+    if args_in[:1] == ["purge"]:
+        # Apache's PurgeTxnLog command line, kept as is: `zkr purge dataLogDir [snapDir] -n N`.
+        from zkserver.purge import main as purge_main
+
+        return purge_main(args_in[1:])
     parser = argparse.ArgumentParser(prog="zkr", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     _server_parser(sub)
-    args = parser.parse_args(argv)
+    from zkserver.bench.cli import add_bench_parser, run_compare
+
+    add_bench_parser(sub)
+    sub.add_parser("purge", help="remove old snapshots and logs (dataLogDir [snapDir] -n N)")
+    args = parser.parse_args(args_in)
     if args.command == "server":
         return run_server(args)
+    if args.command == "bench":
+        return run_compare(args)
     parser.error(f"unknown command {args.command}")
     return 2

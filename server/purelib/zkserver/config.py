@@ -223,8 +223,9 @@ _KEYS: dict[str, tuple[str, Callable[[str], object]]] = {
     "globalOutstandingLimit": ("global_outstanding_limit", _int(1)),
     "preAllocSize": ("pre_alloc_size_kb", _int(1)),
     "snapCount": ("snap_count", _int(2)),
-    "autopurge.snapRetainCount": ("autopurge_snap_retain_count", _int(3)),
-    "autopurge.purgeInterval": ("autopurge_purge_interval_hours", _int(0)),
+    # Apache warns and uses 3 for a smaller count, and schedules nothing for an interval <= 0.
+    "autopurge.snapRetainCount": ("autopurge_snap_retain_count", _int(-(2**31))),
+    "autopurge.purgeInterval": ("autopurge_purge_interval_hours", _int(-(2**31))),
     "forceSync": ("force_sync", _bool),
     "initLimit": ("init_limit", _int(1)),
     "syncLimit": ("sync_limit", _int(1)),

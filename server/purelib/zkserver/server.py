@@ -18,12 +18,17 @@ from zkrecipes._core import Engine, TxnLog, recover
 from zkserver import fourletter
 from zkserver.config import ServerConfig
 from zkserver.durability import CommitPipeline, open_database
+from zkserver.purge import start_autopurge
 from zkserver.sessions import SessionExpiry
 
 log = logging.getLogger("zkserver")
 
-# A client that stops reading is cut off once this much output is queued for it.
-OUTGOING_BYTES_MAX = 64 * 1024 * 1024
+# Apache queues replies for a client that does not read them without bound. We stop reading
+# its requests once its output passes the transport's high-water mark (backpressure), so the
+# queue grows only by one socket read's worth of replies (or by notifications); past this
+# bound the connection is cut rather than the server running out of memory.
+OUTGOING_BYTES_MAX = 1024 * 1024 * 1024
+WRITE_HIGH_WATER_BYTES = 4 * 1024 * 1024
 
 
 def now_ms() -> int:
@@ -61,6 +66,7 @@ class ClientConnection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        transport.set_write_buffer_limits(high=WRITE_HIGH_WATER_BYTES)
         addr = transport.get_extra_info("peername") or ("?", 0)
         self.ip, self.peer = str(addr[0]), f"{addr[0]}:{addr[1]}"
         self.server.accept(self)
@@ -120,6 +126,7 @@ class ZooKeeperServer:
         self._server: asyncio.base_events.Server | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._sweeper: asyncio.Task[None] | None = None
+        self._purger: asyncio.Task[None] | None = None
         self._stopped = asyncio.Event()
 
     # ---- connections ----
@@ -299,6 +306,7 @@ class ZooKeeperServer:
         )
         self._ticker = asyncio.create_task(self.tick())
         self._sweeper = asyncio.create_task(self.sweep_containers())
+        self._purger = start_autopurge(self.cfg)
         log.info(
             "serving on %s:%d (tickTime %d ms, session timeouts %d..%d ms)",
             self.cfg.client_port_address,
@@ -321,7 +329,7 @@ class ZooKeeperServer:
         await self.shutdown()
 
     async def shutdown(self) -> None:
-        for task in (self._ticker, self._sweeper):
+        for task in (self._ticker, self._sweeper, self._purger):
             if task is not None:
                 task.cancel()
         if self.pipeline is not None:

@@ -23,6 +23,8 @@ struct Connect {
     time_out: i32,
     session_id: i64,
     passwd: Vec<u8>,
+    /// Old clients send no readOnly byte, and expect none in the response.
+    has_read_only: bool,
 }
 
 fn decode_connect(frame: &[u8], max_len: usize) -> Option<Connect> {
@@ -37,6 +39,7 @@ fn decode_connect(frame: &[u8], max_len: usize) -> Option<Connect> {
         time_out,
         session_id,
         passwd,
+        has_read_only: !r.is_empty(),
     })
 }
 
@@ -49,6 +52,9 @@ impl Engine {
             self.close(conn, "malformed connect request");
             return;
         };
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.legacy_client = !req.has_read_only;
+        }
         let last = self.tree.last_processed_zxid();
         if req.last_zxid_seen > last {
             let why = format!(
@@ -138,7 +144,13 @@ impl Engine {
             passwd: Some(passwd.to_vec()),
             read_only: self.read_only,
         };
-        self.out.frame(conn, |w| rsp.write(w));
+        let legacy = self.conns.get(&conn).is_some_and(|c| c.legacy_client);
+        self.out.frame(conn, |w| {
+            rsp.write(w);
+            if legacy {
+                w.pop(); // the readOnly byte
+            }
+        });
     }
 
     /// `addauth`: digest and ip are the schemes a plain server knows; anything else fails the

@@ -71,6 +71,8 @@ struct Conn {
     /// Identities for ACL checks: ("ip", addr) plus whatever `addauth` added.
     auth: Vec<Id>,
     stats: ConnStats,
+    /// The ConnectRequest had no readOnly byte (a pre-3.4 client).
+    legacy_client: bool,
 }
 
 pub struct Session {
@@ -158,6 +160,7 @@ impl Engine {
                 inbuf: Vec::new(),
                 auth,
                 stats: ConnStats::default(),
+                legacy_client: false,
             },
         );
     }
