@@ -1,8 +1,6 @@
 """Type stub of the Rust extension `zkrecipes._core` (checked by mypy.stubtest)."""
 
-from typing import final
-
-from typing_extensions import Self
+from typing import Self, final
 
 __all__ = [
     "CorruptFileError",
