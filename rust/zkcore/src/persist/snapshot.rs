@@ -109,6 +109,9 @@ impl<W: Write> Checked<W> {
     }
 }
 
+/// Up to this many distinct ACL lists, lookups scan the list instead of hashing.
+const SCAN_ENTRIES_MAX: usize = 16;
+
 /// The ACL cache Apache writes: one index per distinct ACL list in use.
 struct AclIndex {
     by_bytes: HashMap<Vec<u8>, i64>,
@@ -129,7 +132,22 @@ impl AclIndex {
         ix
     }
 
+    /// Trees hold few distinct ACL lists: compare them directly before hashing encodings.
+    fn find(&self, acl: &[Acl]) -> Option<i64> {
+        if self.entries.len() <= SCAN_ENTRIES_MAX {
+            return self
+                .entries
+                .iter()
+                .find(|(_, a)| a.as_slice() == acl)
+                .map(|(i, _)| *i);
+        }
+        self.by_bytes.get(&acl.to_vec().to_bytes()).copied()
+    }
+
     fn index(&mut self, acl: &[Acl]) -> i64 {
+        if let Some(i) = self.find(acl) {
+            return i;
+        }
         let bytes = acl.to_vec().to_bytes();
         if let Some(i) = self.by_bytes.get(&bytes) {
             return *i;
@@ -144,7 +162,8 @@ impl AclIndex {
         if is_initial_open(path, acl) {
             return OPEN_ACL_UNSAFE_INDEX;
         }
-        self.by_bytes[&acl.to_vec().to_bytes()]
+        self.find(acl)
+            .expect("every ACL list of the tree is indexed")
     }
 }
 

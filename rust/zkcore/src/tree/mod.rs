@@ -17,6 +17,7 @@ mod snapshot_io;
 mod tests;
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use crate::digest::node_digest;
 use crate::proto::{ephemeral_owner, event, perms};
@@ -158,7 +159,9 @@ pub struct ApplyResult {
 #[derive(Debug, Clone)]
 pub struct DataTree {
     /// Keyed by path; the root is "/" (Apache also maps "" to it).
-    nodes: HashMap<String, DataNode>,
+    /// Nodes are shared with snapshot copies of the tree and copied on write, so copying
+    /// the tree for a background snapshot costs a pointer per node, not the data.
+    nodes: HashMap<String, Arc<DataNode>>,
     /// Session -> its ephemeral paths. A session keeps its (possibly empty) entry until it
     /// closes, as in Apache.
     ephemerals: HashMap<i64, BTreeSet<String>>,
@@ -254,11 +257,11 @@ impl DataTree {
         n.children = kids.iter().map(|k| k.to_string()).collect();
         self.data_size += node_size(path, n.data.as_deref());
         self.digest = self.digest.wrapping_add(n.digest);
-        self.nodes.insert(path.to_string(), n);
+        self.nodes.insert(path.to_string(), Arc::new(n));
     }
 
     pub fn node(&self, path: &str) -> Option<&DataNode> {
-        self.nodes.get(key(path))
+        self.nodes.get(key(path)).map(Arc::as_ref)
     }
 
     /// The paths of a session's ephemeral nodes, sorted.

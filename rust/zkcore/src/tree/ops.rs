@@ -3,6 +3,7 @@
 //! pushes the watch events Apache fires, in its order.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use super::{key, node_size, owner_kind, DataNode, DataTree, OwnerKind, TreeEvent, TreeEventKind};
 use crate::proto::err;
@@ -47,7 +48,7 @@ impl DataTree {
         path: &str,
         f: impl FnOnce(&mut DataNode) -> R,
     ) -> Option<R> {
-        let node = self.nodes.get_mut(key(path))?;
+        let node = Arc::make_mut(self.nodes.get_mut(key(path))?);
         self.digest = self.digest.wrapping_sub(node.digest);
         let r = f(node);
         node.digest = node.compute_digest(key(path));
@@ -126,7 +127,7 @@ impl DataTree {
             }
             OwnerKind::Persistent => {}
         }
-        self.nodes.insert(path.to_string(), node);
+        self.nodes.insert(path.to_string(), Arc::new(node));
     }
 
     /// Removes a node's contribution to the counters and indexes (not from the map).

@@ -39,13 +39,15 @@ impl DataTree {
                     .nodes
                     .get_mut(key(&k[..slash]))
                     .ok_or_else(|| format!("unable to find parent {} of path {k}", &k[..slash]))?;
-                parent.children.insert(k[slash + 1..].to_string());
+                std::sync::Arc::make_mut(parent)
+                    .children
+                    .insert(k[slash + 1..].to_string());
             } else if !t.nodes.is_empty() {
                 return Err("the root is not the first node".into());
             }
             let node = DataNode::new(&k, data, acl, stat);
             t.index_loaded(&k, &node);
-            t.nodes.insert(k, node);
+            t.nodes.insert(k, std::sync::Arc::new(node));
         }
         let root = t.nodes.get("/").ok_or("no root node")?;
         // Apache maps the root under "" and "/": its data counts twice.
