@@ -1,5 +1,6 @@
 """Apache's zkCli.sh against both servers: the same output once times and zxids are masked."""
 
+import time
 from typing import Any
 
 import pytest
@@ -13,6 +14,10 @@ from zkrecipes.testing.zkcli import CliResult, run_zkcli
 pytestmark = pytest.mark.skipif(
     not ZKCLI.is_file(), reason="zkCli.sh from the Debian zookeeper package is not installed"
 )
+
+
+# Longer than the test servers' maxSessionTimeout (20 ticks of 200 ms).
+EPHEMERAL_GONE_WAIT_S = 15.0
 
 
 def _cli(target: ZkTarget, *args: str) -> CliResult:
@@ -35,10 +40,23 @@ def test_zkcli_create_ls_get_set_stat(differential: Differential) -> None:
             ("ls", "-s", f"{r}/p"),
             ("get", "-w", f"{r}/p"),
             ("set", f"{r}/p", "new"),
-            ("get", "-s", f"{r}/p"),
-            ("stat", f"{r}/p"),
         ]
-        return [(args[0], _cli(target, *args)) for args in commands]
+        out = [(args[0], _cli(target, *args)) for args in commands]
+        # zkCli exits without closing its session: the ephemeral lives until the session
+        # expires, at a moment that depends on how fast each JVM starts. Wait for it (bounded)
+        # so that the last reads see the same tree on both servers.
+        zk = target.client()
+        deadline = time.monotonic() + EPHEMERAL_GONE_WAIT_S
+        while zk.exists("/p/s-0000000001") is not None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        out += [
+            (args[0], _cli(target, *args))
+            for args in (
+                ("get", "-s", f"{r}/p"),
+                ("stat", f"{r}/p"),
+            )
+        ]
+        return out
 
     observed = differential.run(scenario)
     assert observed[0][1].stderr == ["Created /ROOT/p"]
@@ -46,6 +64,7 @@ def test_zkcli_create_ls_get_set_stat(differential: Differential) -> None:
     assert observed[3][1].stdout[-1] == "[c, s-0000000001]"
     assert observed[5][1].stdout[-1] == "pd"
     assert "dataVersion = 1" in observed[7][1].stdout
+    assert "numChildren = 1" in observed[7][1].stdout  # the ephemeral went with its session
     assert "cZxid = ZXID" in observed[8][1].stdout
 
 

@@ -190,7 +190,9 @@ class ZooKeeperServer:
         for conn_id, why in closes:
             c = self.conns.get(conn_id)
             if c is not None:
-                log.info("closing connection %s: %s", c.peer, why)
+                # A client closing its own session is routine; anything else is worth a line.
+                level = logging.DEBUG if why == "client closed the session" else logging.INFO
+                log.log(level, "closing connection %s: %s", c.peer, why)
                 c.close()
 
     # ---- four-letter words ----
