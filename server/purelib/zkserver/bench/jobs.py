@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from threading import Barrier
 
+from zkrecipes.testing.handshake import recv_frame
 from zkserver.bench import protocol as p
 from zkserver.bench import workloads
 from zkserver.bench.outcome import Outcome
@@ -22,7 +23,6 @@ from zkserver.bench.session import (
     RECV_BYTES,
     close_sessions,
     open_session,
-    recv_frame,
 )
 from zkserver.bench.streams import StreamConn, run_streams
 

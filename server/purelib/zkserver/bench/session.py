@@ -5,29 +5,13 @@ from __future__ import annotations
 import socket
 import struct
 
+from zkrecipes.testing.handshake import recv_frame
 from zkserver.bench import protocol as p
 
 LINGER_RESET = struct.pack("ii", 1, 0)
 RECV_BYTES = 256 * 1024
 # Frames skipped while waiting for a closeSession reply (notifications still in flight).
 CLOSE_SKIP_FRAMES_MAX = 10_000
-
-
-def recv_exact(sock: socket.socket, count: int) -> bytes:
-    chunks: list[bytes] = []
-    remaining = count
-    while remaining > 0:
-        chunk = sock.recv(remaining)
-        if not chunk:
-            raise ConnectionError(f"server closed with {remaining} of {count} bytes unread")
-        chunks.append(chunk)
-        remaining -= len(chunk)
-    return b"".join(chunks)
-
-
-def recv_frame(sock: socket.socket) -> bytes:
-    (length,) = struct.unpack(">i", recv_exact(sock, 4))
-    return recv_exact(sock, length)
 
 
 def open_session(host: str, port: int, timeout_ms: int, socket_timeout_s: float) -> socket.socket:
