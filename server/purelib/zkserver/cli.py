@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
+from typing import Any
 
 from zkserver.config import ConfigError, ServerConfig, config_from_flags, load_zoo_cfg
 from zkserver.logsetup import LEVELS, setup_logging
@@ -63,6 +65,20 @@ def build_config(args: argparse.Namespace) -> ServerConfig:
     return cfg
 
 
+def run_event_loop(main: Coroutine[Any, Any, None]) -> None:
+    """Runs `main` on uvloop when it is installed (a faster loop for the same asyncio code;
+    ZKR_EVENT_LOOP=asyncio forces the standard one)."""
+    if os.environ.get("ZKR_EVENT_LOOP", "uvloop") == "uvloop":
+        try:
+            import uvloop
+        except ImportError:
+            pass
+        else:
+            uvloop.run(main)
+            return
+    asyncio.run(main)
+
+
 def run_server(args: argparse.Namespace) -> int:
     setup_logging(args.log_level)
     try:
@@ -83,7 +99,7 @@ def run_server(args: argparse.Namespace) -> int:
 
     server = ZooKeeperServer(cfg)
     try:
-        asyncio.run(server.run_until_stopped())
+        run_event_loop(server.run_until_stopped())
     except PersistError as e:
         log.error("cannot load the data directory %s: %s", cfg.data_dir, e)
         return 1

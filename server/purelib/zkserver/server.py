@@ -12,7 +12,7 @@ import logging
 import signal
 import time
 from collections import Counter
-from typing import Any
+from typing import Any, cast
 
 from zkrecipes._core import Engine, TxnLog, recover
 from zkserver import fourletter
@@ -64,8 +64,9 @@ class ClientConnection(asyncio.Protocol):
         self.closing = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's TCP transports implement asyncio.Transport without subclassing it.
+        self.transport = cast(asyncio.Transport, transport)
+        transport = self.transport
         transport.set_write_buffer_limits(high=WRITE_HIGH_WATER_BYTES)
         addr = transport.get_extra_info("peername") or ("?", 0)
         self.ip, self.peer = str(addr[0]), f"{addr[0]}:{addr[1]}"
