@@ -29,14 +29,15 @@ pub use quota::{LIMIT_NODE, STAT_NODE};
 pub struct DataNode {
     pub data: Option<Vec<u8>>,
     pub stat: StatPersisted,
-    acl: Vec<Acl>,
+    /// Shared with every node that has the same list (see `DataTree::intern_acl`).
+    acl: Arc<[Acl]>,
     children: BTreeSet<String>,
     /// This node's current contribution to the tree digest.
     digest: i64,
 }
 
 impl DataNode {
-    fn new(path: &str, data: Option<Vec<u8>>, acl: Vec<Acl>, stat: StatPersisted) -> Self {
+    fn new(path: &str, data: Option<Vec<u8>>, acl: Arc<[Acl]>, stat: StatPersisted) -> Self {
         let mut n = DataNode {
             data,
             stat,
@@ -176,6 +177,9 @@ pub struct DataTree {
     quota: quota::QuotaTrie,
     /// Bytes of quota stats rewrites, which Apache leaves out of `data_size`.
     quota_size_drift: i64,
+    /// The distinct ACL lists in use, shared by the nodes that carry them: trees hold few
+    /// distinct lists, so this saves a list per node (Apache keeps a reference-counted cache).
+    acl_lists: Vec<Arc<[Acl]>>,
 }
 
 impl Default for DataTree {
@@ -217,7 +221,22 @@ fn node_size(path: &str, data: Option<&[u8]>) -> i64 {
     (path_len + data.map_or(0, <[u8]>::len)) as i64
 }
 
+/// Beyond this many distinct lists, new ones are not shared (lookups stay cheap).
+const SHARED_ACL_LISTS_MAX: usize = 64;
+
 impl DataTree {
+    /// The shared copy of `acl`.
+    fn intern_acl(&mut self, acl: &[Acl]) -> Arc<[Acl]> {
+        if let Some(a) = self.acl_lists.iter().find(|a| a.as_ref() == acl) {
+            return a.clone();
+        }
+        let a: Arc<[Acl]> = Arc::from(acl);
+        if self.acl_lists.len() < SHARED_ACL_LISTS_MAX {
+            self.acl_lists.push(a.clone());
+        }
+        a
+    }
+
     /// Apache's initial tree: "/", "/zookeeper", "/zookeeper/quota" and "/zookeeper/config"
     /// (read-only for everyone, aversion -1), all with empty data and zeroed stats.
     pub fn new() -> Self {
@@ -231,6 +250,7 @@ impl DataTree {
             last_processed_zxid: 0,
             quota: quota::QuotaTrie::default(),
             quota_size_drift: 0,
+            acl_lists: Vec::new(),
         };
         let open = world_acl(perms::ALL);
         let zero = StatPersisted::default();
@@ -253,6 +273,7 @@ impl DataTree {
     }
 
     fn insert_initial(&mut self, path: &str, acl: Vec<Acl>, stat: StatPersisted, kids: &[&str]) {
+        let acl = self.intern_acl(&acl);
         let mut n = DataNode::new(path, Some(Vec::new()), acl, stat);
         n.children = kids.iter().map(|k| k.to_string()).collect();
         self.data_size += node_size(path, n.data.as_deref());

@@ -92,7 +92,8 @@ impl DataTree {
             ephemeral_owner: n.owner,
             ..StatPersisted::default()
         };
-        let node = DataNode::new(n.path, n.data.clone(), n.acl.to_vec(), stat);
+        let acl = self.intern_acl(n.acl);
+        let node = DataNode::new(n.path, n.data.clone(), acl, stat);
         let out = node.stat();
         self.insert_node(n.path, node);
         self.quota_on_create(parent, name, n.path, data_len(n.data.as_deref()));
@@ -219,9 +220,10 @@ impl DataTree {
     }
 
     pub(super) fn set_acl(&mut self, path: &str, acl: &[Acl], version: i32) -> Result<Stat, i32> {
+        let acl = self.intern_acl(acl);
         self.change(path, |n| {
             n.stat.aversion = version;
-            n.acl = acl.to_vec();
+            n.acl = acl;
             n.stat()
         })
         .ok_or(err::NO_NODE)

@@ -45,6 +45,7 @@ impl DataTree {
             } else if !t.nodes.is_empty() {
                 return Err("the root is not the first node".into());
             }
+            let acl = t.intern_acl(&acl);
             let node = DataNode::new(&k, data, acl, stat);
             t.index_loaded(&k, &node);
             t.nodes.insert(k, std::sync::Arc::new(node));
