@@ -108,7 +108,7 @@ class CommitPipeline:
         """Runs `out` now if nothing it depends on awaits a sync, else queues it."""
         txns = out[4]
         # Whatever was produced saw every txn applied so far: it waits for all of them.
-        gate = self.engine.last_zxid
+        gate = out[5]
         if txns:
             self._since_snapshot += txns
         if gate <= self.durable_zxid and not self.pending:

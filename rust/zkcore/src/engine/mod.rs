@@ -197,7 +197,8 @@ impl Engine {
     }
 
     fn take_output(&mut self) -> Output {
-        let out = std::mem::take(&mut self.out);
+        let mut out = std::mem::take(&mut self.out);
+        out.last_zxid = self.last_zxid();
         self.packets_sent += out.frames_out;
         self.count_sent(&out.sends, &out.send_frames);
         out

@@ -26,6 +26,7 @@ pub struct Output {
     pub sessions: Vec<SessionEvent>,
     pub four_letter: Vec<(ConnId, String)>,
     pub txns: Vec<Vec<u8>>,
+    /// The last zxid applied when the call returned: everything in `sends` may depend on it.
     pub last_zxid: i64,
     /// Frames appended to `sends` (replies, notifications, connect responses).
     pub frames_out: u64,

@@ -15,13 +15,12 @@ type Body = Box<dyn FnOnce(&mut Vec<u8>)>;
 
 impl Engine {
     pub(super) fn handle_read(&mut self, conn: ConnId, req_xid: i32, req: Request) {
-        let reply_xid = req_xid;
         let result = self.read(conn, req);
         let last = self.last_zxid();
         match result {
             Ok(body) => {
                 let h = ReplyHeader {
-                    xid: reply_xid,
+                    xid: req_xid,
                     zxid: last,
                     err: err::OK,
                 };
@@ -32,7 +31,7 @@ impl Engine {
             }
             Err(code) => {
                 let h = ReplyHeader {
-                    xid: reply_xid,
+                    xid: req_xid,
                     zxid: last,
                     err: code,
                 };
@@ -41,7 +40,7 @@ impl Engine {
         }
     }
 
-    fn auth_of(&self, conn: ConnId) -> &[Id] {
+    pub(super) fn auth_of(&self, conn: ConnId) -> &[Id] {
         self.conns.get(&conn).map_or(&[], |c| c.auth.as_slice())
     }
 

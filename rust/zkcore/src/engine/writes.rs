@@ -122,16 +122,11 @@ impl Engine {
                 self.out.frame(conn, |w| h.write(w));
             }
             ref w if is_write(w.opcode()) => {
-                let zxid = self.next_zxid();
-                let auth = self
-                    .conns
-                    .get(&conn)
-                    .map(|c| c.auth.clone())
-                    .unwrap_or_default();
+                // Prep sees the zxid that write_txn will give the txn: the next one.
                 let ctx = PrepContext {
                     session_id: sid,
-                    auth: &auth,
-                    zxid,
+                    auth: self.auth_of(conn),
+                    zxid: self.next_zxid(),
                     time: now_ms,
                     config: &self.cfg.prep,
                 };
@@ -139,7 +134,6 @@ impl Engine {
                     .unwrap_or_else(|code| TxnBody::Error(ErrorTxn { err: code }));
                 let opcode = w.opcode();
                 let res = self.write_txn(conn, sid, req_xid, opcode, txn, now_ms);
-                debug_assert_eq!(res_zxid(self), zxid);
                 self.reply_write(conn, req_xid, opcode, &res);
             }
             other => self.handle_read(conn, req_xid, other),
@@ -197,7 +191,6 @@ impl Engine {
         if !self.read_only {
             self.out.txns.push(rec);
         }
-        self.out.last_zxid = hdr.zxid;
         self.fire(&res, &before);
         res
     }
@@ -239,10 +232,9 @@ impl Engine {
         now_ms: i64,
     ) {
         let zxid = self.next_zxid();
-        let auth: Vec<Id> = Vec::new();
         let ctx = PrepContext {
             session_id: sid,
-            auth: &auth,
+            auth: &[],
             zxid,
             time: now_ms,
             config: &self.cfg.prep,
@@ -278,16 +270,13 @@ impl Engine {
     }
 }
 
-fn res_zxid(e: &Engine) -> i64 {
-    e.last_zxid()
-}
-
 /// `FinalRequestProcessor`'s multi results: the sub-txn's type picks the result shape.
 fn multi_results(res: &ApplyResult) -> Vec<OpResult> {
+    let failed = res.multi.iter().any(|r| r.err != err::OK);
     res.multi
         .iter()
         .map(|r| {
-            if r.err != err::OK || multi_failed(res) {
+            if failed {
                 return OpResult::Error(r.err);
             }
             match r.op {
@@ -302,8 +291,4 @@ fn multi_results(res: &ApplyResult) -> Vec<OpResult> {
             }
         })
         .collect()
-}
-
-fn multi_failed(res: &ApplyResult) -> bool {
-    res.multi.iter().any(|r| r.err != err::OK)
 }

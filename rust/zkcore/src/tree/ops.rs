@@ -111,6 +111,13 @@ impl DataTree {
             // Unreachable while the tree is consistent; Apache's map put replaces it too.
             self.forget_node(path, &old);
         }
+        self.count_node(path, &node);
+        self.nodes.insert(path.to_string(), Arc::new(node));
+    }
+
+    /// Adds a node's contribution to the counters and indexes (not to the map): the inverse
+    /// of `forget_node`.
+    pub(super) fn count_node(&mut self, path: &str, node: &DataNode) {
         self.data_size += node_size(path, node.data.as_deref());
         self.digest = self.digest.wrapping_add(node.digest);
         match owner_kind(node.stat.ephemeral_owner) {
@@ -128,7 +135,6 @@ impl DataTree {
             }
             OwnerKind::Persistent => {}
         }
-        self.nodes.insert(path.to_string(), Arc::new(node));
     }
 
     /// Removes a node's contribution to the counters and indexes (not from the map).

@@ -1,7 +1,7 @@
 //! What snapshots need from the tree: a parent-before-child walk over every node and building
 //! a tree from nodes read back (Apache `DataTree.serializeNode` / `DataTree.deserialize`).
 
-use super::{key, node_size, owner_kind, DataNode, DataTree, OwnerKind};
+use super::{key, node_size, DataNode, DataTree};
 use crate::records::{Acl, StatPersisted};
 
 impl DataTree {
@@ -47,7 +47,7 @@ impl DataTree {
             }
             let acl = t.intern_acl(&acl);
             let node = DataNode::new(&k, data, acl, stat);
-            t.index_loaded(&k, &node);
+            t.count_node(&k, &node);
             t.nodes.insert(k, std::sync::Arc::new(node));
         }
         let root = t.nodes.get("/").ok_or("no root node")?;
@@ -67,28 +67,5 @@ impl DataTree {
         t.digest = 0;
         t.last_processed_zxid = last_processed_zxid;
         t
-    }
-
-    fn index_loaded(&mut self, path: &str, node: &DataNode) {
-        self.data_size += node_size(path, node.data.as_deref());
-        self.digest = self.digest.wrapping_add(node.digest);
-        if path == "/" {
-            return;
-        }
-        match owner_kind(node.stat.ephemeral_owner) {
-            OwnerKind::Container => {
-                self.containers.insert(path.to_string());
-            }
-            OwnerKind::Ttl => {
-                self.ttls.insert(path.to_string());
-            }
-            OwnerKind::Ephemeral(s) => {
-                self.ephemerals
-                    .entry(s)
-                    .or_default()
-                    .insert(path.to_string());
-            }
-            OwnerKind::Persistent => {}
-        }
     }
 }
