@@ -14,6 +14,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from zkserver.security_settings import (
+    SecurityConfigError,
+    SecuritySettings,
+    apply_security_setting,
+    is_security_key,
+)
+
 JUTE_MAXBUFFER_DEFAULT_BYTES = 0xFFFFF
 FOUR_LETTER_WORDS = frozenset(
     {
@@ -93,6 +100,7 @@ class ServerConfig:
     reconfig_enabled: bool = False
     container_check_interval_ms: int = 60000
     server_id: int = 0
+    security: SecuritySettings = field(default_factory=SecuritySettings)
     source: Path | None = None
 
     @property
@@ -119,6 +127,10 @@ class ServerConfig:
         if self.servers and (self.init_limit is None or self.sync_limit is None):
             missing = "initLimit" if self.init_limit is None else "syncLimit"
             raise ConfigError("is required when server.N entries are given", missing)
+        try:
+            self.security.validate()
+        except SecurityConfigError as e:
+            raise ConfigError(str(e), e.key) from None
 
 
 def _int(lo: int = 0, hi: int = 2**31 - 1) -> Callable[[str], int]:
@@ -257,15 +269,8 @@ _ACCEPTED_KEYS = frozenset(
         "connectToLearnerMasterLimit",
         "observerMasterPort",
         "dynamicConfigFile",
-        "secureClientPort",
-        "secureClientPortAddress",
         "clientCnxnSocket",
         "serverCnxnFactory",
-        "authProvider.1",
-        "authProvider.2",
-        "authProvider.3",
-        "sessionRequireClientSASLAuth",
-        "enforceQuota",
         "audit.enable",
         "multiAddress.enabled",
         "fsync.warningthresholdms",
@@ -300,6 +305,9 @@ def apply_setting(cfg: ServerConfig, key: str, value: str, line: int | None = No
             _int(0)(key.split(".", 1)[1])
             return
         if key in _ACCEPTED_KEYS:
+            return
+        if is_security_key(key):
+            apply_security_setting(cfg.security, key, value)
             return
         target = _KEYS.get(key)
         if target is None:
