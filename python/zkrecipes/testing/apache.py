@@ -10,12 +10,23 @@ from zkrecipes.testing.server_process import ServerProcess
 JAVA_DIR = Path(os.environ.get("ZKR_APACHE_JAVA_DIR", "/usr/share/java"))
 ZKCLI = Path(os.environ.get("ZKR_APACHE_ZKCLI", "/usr/share/zookeeper/bin/zkCli.sh"))
 MAIN_CLASS = "org.apache.zookeeper.server.quorum.QuorumPeerMain"
-# zookeeper.jar's manifest pulls in netty, jackson and metrics; slf4j-simple logs to stderr.
-CLASSPATH_JARS = ("zookeeper.jar", "zookeeper-jute.jar", "slf4j-simple.jar")
+# zookeeper.jar's manifest pulls in netty, jackson and metrics, but not netty-codec and
+# netty-resolver, which the Netty connection classes (TLS) need; slf4j-simple logs to stderr.
+CLASSPATH_JARS = (
+    "zookeeper.jar",
+    "zookeeper-jute.jar",
+    "slf4j-simple.jar",
+    "netty-codec.jar",
+    "netty-resolver.jar",
+)
 DEFAULT_JVM_PROPS: Mapping[str, str | int] = {
     # The container and TTL sweep period is read only as a system property (default 60 s).
     "znode.container.checkIntervalMs": 1000,
 }
+
+
+def java_classpath() -> str:
+    return ":".join(str(JAVA_DIR / jar) for jar in CLASSPATH_JARS)
 
 
 class ReferenceUnavailable(RuntimeError):
@@ -41,7 +52,7 @@ class ApacheZooKeeper(ServerProcess):
         reason = missing_reason()
         if reason is not None:
             raise ReferenceUnavailable(reason)
-        classpath = ":".join(str(JAVA_DIR / jar) for jar in CLASSPATH_JARS)
+        classpath = java_classpath()
         props = {**DEFAULT_JVM_PROPS, **self.jvm_props}
         return [
             "java",

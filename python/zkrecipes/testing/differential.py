@@ -37,10 +37,16 @@ class Differential:
         return self._run_on(self.servers, scenario)
 
     def run_with_settings(
-        self, settings: dict[str, str | int], scenario: Callable[[ZkTarget], T]
+        self,
+        settings: dict[str, str | int] | Callable[[str], dict[str, str | int]],
+        scenario: Callable[[ZkTarget], T],
     ) -> T:
-        """Run on fresh servers started from the test defaults plus `settings`."""
-        servers = {name: self._server_factory(name, settings) for name in self.servers}
+        """Run on fresh servers started from the test defaults plus `settings` (or the
+        settings a function gives for each target name, e.g. distinct extra ports)."""
+        servers = {
+            name: self._server_factory(name, settings(name) if callable(settings) else settings)
+            for name in self.servers
+        }
         return self._run_on(servers, scenario)
 
     def _run_on(self, servers: Mapping[str, ServerProcess], scenario: Callable[[ZkTarget], T]) -> T:

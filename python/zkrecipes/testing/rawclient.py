@@ -6,6 +6,7 @@ kazoo never sends some opcodes (createContainer, createTTL, getEphemerals, addWa
 
 import contextlib
 import socket
+import ssl
 import struct
 from dataclasses import dataclass, field
 
@@ -211,6 +212,9 @@ class RawSession:
     # The highest zxid any reply carried: what a client sends as lastZxidSeen on reconnect.
     last_zxid: int = 0
     handshake: ConnectResponse | None = None
+    # Set for a TLS port: the socket is wrapped (and the TLS handshake done) before the
+    # ConnectRequest is sent.
+    tls: ssl.SSLContext | None = None
 
     def connect(
         self,
@@ -221,6 +225,8 @@ class RawSession:
         read_only: bool = False,
     ) -> ConnectResponse:
         self.sock = socket.create_connection((self.host, self.port), timeout=self.socket_timeout_s)
+        if self.tls is not None:
+            self.sock = self.tls.wrap_socket(self.sock, server_hostname=self.host)
         request = connect_request(timeout_ms, session_id, password, last_zxid_seen, read_only)
         self.sock.sendall(frame(request))
         self.handshake = parse_connect_response(recv_frame(self.sock))

@@ -4,12 +4,13 @@ Without jline (missing from the Debian package) zkCli reads commands from stdin,
 of several commands runs in one session.
 """
 
+import os
 import re
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from zkrecipes.testing.apache import ZKCLI
+from zkrecipes.testing.apache import ZKCLI, java_classpath
 
 ZKCLI_TIMEOUT_S = 60.0
 NOISE_PREFIXES = ("SLF4J:", "Connecting to ", "Welcome to ZooKeeper!", "JLine support is")
@@ -44,9 +45,22 @@ def normalize(text: str, root: str) -> list[str]:
 
 
 def run_zkcli(
-    hosts: str, args: Sequence[str] = (), script: str | None = None, root: str = ""
+    hosts: str,
+    args: Sequence[str] = (),
+    script: str | None = None,
+    root: str = "",
+    jvm_props: Mapping[str, str] | None = None,
 ) -> CliResult:
-    """One command as arguments, or a script of commands on stdin (one session)."""
+    """One command as arguments, or a script of commands on stdin (one session).
+
+    `jvm_props` become -D flags of the client JVM (CLIENT_JVMFLAGS), e.g. its TLS settings.
+    """
+    env = dict(os.environ)
+    if jvm_props:
+        # zkCli.sh's class path lacks netty-codec (the Netty client socket needs it); a later
+        # -cp on the java command line replaces the script's.
+        flags = f"-cp {java_classpath()} " + " ".join(f"-D{k}={v}" for k, v in jvm_props.items())
+        env["CLIENT_JVMFLAGS"] = f"{env.get('CLIENT_JVMFLAGS', '')} {flags}".strip()
     completed = subprocess.run(
         [str(ZKCLI), "-server", hosts, *args],
         input=script if script is not None else "",
@@ -54,6 +68,7 @@ def run_zkcli(
         text=True,
         timeout=ZKCLI_TIMEOUT_S,
         check=False,
+        env=env,
     )
     return CliResult(
         completed.returncode,

@@ -153,6 +153,12 @@ impl Engine {
         self.core.open_connection(conn, ip)
     }
 
+    /// Adds an identity (scheme, id) to a connection, as a TLS client certificate does.
+    fn add_auth_info(&mut self, conn: u64, scheme: String, id: String) {
+        self.core
+            .add_auth_info(conn, zkcore::records::Id { scheme, id })
+    }
+
     fn connection_lost(&mut self, conn: u64) {
         self.core.connection_lost(conn)
     }

@@ -97,14 +97,18 @@ def run_server(args: argparse.Namespace) -> int:
         return 1
     from zkrecipes._core import PersistError
 
-    server = ZooKeeperServer(cfg)
+    try:
+        server = ZooKeeperServer(cfg)
+    except ConfigError as e:
+        print(f"zkr: configuration error: {e}", file=sys.stderr)
+        return 2
     try:
         run_event_loop(server.run_until_stopped())
     except PersistError as e:
         log.error("cannot load the data directory %s: %s", cfg.data_dir, e)
         return 1
     except OSError as e:
-        log.error("cannot serve on %s:%d: %s", cfg.client_port_address, cfg.client_port, e)
+        log.error("cannot serve on %s: %s", cfg.client_port_address, e)
         return 1
     return 0
 

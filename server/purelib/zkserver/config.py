@@ -76,7 +76,8 @@ class ServerConfig:
     tick_time_ms: int = 3000
     data_dir: Path = Path("zkdata")
     data_log_dir: Path | None = None
-    client_port: int = 2181
+    # None: no plaintext port (a zoo.cfg with secureClientPort and no clientPort).
+    client_port: int | None = 2181
     client_port_address: str = "0.0.0.0"
     max_client_cnxns: int = 60
     min_session_timeout_ms: int | None = None
@@ -322,12 +323,14 @@ def apply_setting(cfg: ServerConfig, key: str, value: str, line: int | None = No
 
 def parse_zoo_cfg(text: str, source: Path | None = None) -> ServerConfig:
     cfg = ServerConfig(source=source)
-    seen_data_dir = False
+    seen: set[str] = set()
     for lineno, key, value in iter_properties(text):
         apply_setting(cfg, key, value, lineno)
-        seen_data_dir = seen_data_dir or key == "dataDir"
-    if not seen_data_dir:
+        seen.add(key)
+    if "dataDir" not in seen:
         raise ConfigError("dataDir is not set", "dataDir")
+    if "clientPort" not in seen and cfg.security.secure_client_port is not None:
+        cfg.client_port = None
     cfg.validate()
     return cfg
 

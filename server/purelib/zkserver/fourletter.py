@@ -120,8 +120,8 @@ def conf(v: ServerView) -> str:
     data = c.data_dir / "version-2"
     log = c.log_dir / "version-2"
     return (
-        f"clientPort={c.client_port}\n"
-        f"secureClientPort=-1\n"
+        f"clientPort={-1 if c.client_port is None else c.client_port}\n"
+        f"secureClientPort={c.security.secure_client_port or -1}\n"
         f"dataDir={data.absolute()}\n"
         f"dataDirSize={_dir_size(data)}\n"
         f"dataLogDir={log.absolute()}\n"

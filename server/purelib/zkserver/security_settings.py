@@ -74,7 +74,21 @@ class SecuritySettings:
         return self.enforce_auth_schemes if self.enforce_auth_enabled else ()
 
     def validate(self) -> None:
-        """Raises SecurityConfigError naming the key of an inconsistent setting."""
+        """Raises SecurityConfigError naming the key of an inconsistent setting.
+
+        Like Apache's QuorumPeerConfig.configureSSLAuth, a secure client port registers the
+        x509 provider by itself when ssl.authProvider is left at "x509".
+        """
+        if self.secure_client_port is not None and self.tls.auth_provider not in (
+            self.auth_providers
+        ):
+            if self.tls.auth_provider != "x509":
+                raise SecurityConfigError(
+                    "ssl.authProvider",
+                    "no auth provider configured for the SSL authentication scheme "
+                    f"{self.tls.auth_provider!r}",
+                )
+            self.auth_providers.add("x509")
         schemes = self.effective_enforce_auth_schemes()
         if self.enforce_auth_enabled and not schemes:
             raise SecurityConfigError(

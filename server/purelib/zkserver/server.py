@@ -8,10 +8,13 @@ module only moves bytes, keeps time and carries out the engine's outputs in orde
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import signal
+import ssl
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import Any, cast
 
 from zkrecipes._core import Engine, TxnLog, recover
@@ -54,6 +57,18 @@ def new_engine(cfg: ServerConfig) -> Engine:
     )
 
 
+def secure_client_context(cfg: ServerConfig) -> ssl.SSLContext | None:
+    """The TLS context when a secure port (or a unified plaintext port) needs one."""
+    sec = cfg.security
+    if sec.secure_client_port is None and not (
+        sec.port_unification and sec.tls.key_store_location is not None
+    ):
+        return None
+    from zkserver.tls import server_context
+
+    return server_context(sec.tls)
+
+
 class ClientConnection(asyncio.Protocol):
     def __init__(self, server: ZooKeeperServer, conn_id: int) -> None:
         self.server = server
@@ -62,15 +77,20 @@ class ClientConnection(asyncio.Protocol):
         self.peer = "?"
         self.ip = "?"
         self.closing = False
+        # Identities established before the first request (a TLS client certificate).
+        self.identities: list[tuple[str, str]] = []
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.attach(transport)
+        self.server.accept(self)
+
+    def attach(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's TCP transports implement asyncio.Transport without subclassing it.
         self.transport = cast(asyncio.Transport, transport)
         transport = self.transport
         transport.set_write_buffer_limits(high=WRITE_HIGH_WATER_BYTES)
         addr = transport.get_extra_info("peername") or ("?", 0)
         self.ip, self.peer = str(addr[0]), f"{addr[0]}:{addr[1]}"
-        self.server.accept(self)
 
     def data_received(self, data: bytes) -> None:
         if not self.closing:
@@ -124,7 +144,9 @@ class ZooKeeperServer:
         self.per_ip: Counter[str] = Counter()
         self.next_conn_id = 1
         self.started_at = time.time()
-        self._server: asyncio.base_events.Server | None = None
+        self._servers: list[asyncio.base_events.Server] = []
+        # Built before the loop starts, so that a bad key store stops the start-up.
+        self.tls_context = secure_client_context(cfg)
         self._ticker: asyncio.Task[None] | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._purger: asyncio.Task[None] | None = None
@@ -133,6 +155,16 @@ class ZooKeeperServer:
     # ---- connections ----
     def make_protocol(self) -> ClientConnection:
         conn = ClientConnection(self, self.next_conn_id)
+        self.next_conn_id += 1
+        return conn
+
+    def make_tls_protocol(self, unified: bool = False) -> ClientConnection:
+        from zkserver.tls_connection import TlsConnection
+
+        assert self.tls_context is not None
+        conn = TlsConnection(
+            self, self.next_conn_id, self.tls_context, self.cfg.security, unified=unified
+        )
         self.next_conn_id += 1
         return conn
 
@@ -145,6 +177,8 @@ class ZooKeeperServer:
         self.per_ip[conn.ip] += 1
         self.conns[conn.conn_id] = conn
         self.engine.open_connection(conn.conn_id, conn.ip)
+        for scheme, ident in conn.identities:
+            self.engine.add_auth_info(conn.conn_id, scheme, ident)
 
     def lost(self, conn: ClientConnection) -> None:
         if self.conns.pop(conn.conn_id, None) is None:
@@ -300,20 +334,43 @@ class ZooKeeperServer:
     async def start(self) -> None:
         self.open_storage()
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(
-            self.make_protocol,
-            host=self.cfg.client_port_address,
-            port=self.cfg.client_port,
-            reuse_address=True,
-            backlog=1024,
-        )
+        sec = self.cfg.security
+        if self.cfg.client_port is not None:
+            plain: Callable[[], ClientConnection] = self.make_protocol
+            if sec.port_unification and self.tls_context is not None:
+                plain = functools.partial(self.make_tls_protocol, unified=True)
+            self._servers.append(
+                await loop.create_server(
+                    plain,
+                    host=self.cfg.client_port_address,
+                    port=self.cfg.client_port,
+                    reuse_address=True,
+                    backlog=1024,
+                )
+            )
+        if sec.secure_client_port is not None:
+            self._servers.append(
+                await loop.create_server(
+                    self.make_tls_protocol,
+                    host=sec.secure_client_port_address or "0.0.0.0",
+                    port=sec.secure_client_port,
+                    reuse_address=True,
+                    backlog=1024,
+                )
+            )
+            log.info(
+                "serving TLS on %s:%d (client certificates: %s)",
+                sec.secure_client_port_address or "0.0.0.0",
+                sec.secure_client_port,
+                sec.tls.client_auth,
+            )
         self._ticker = asyncio.create_task(self.tick())
         self._sweeper = asyncio.create_task(self.sweep_containers())
         self._purger = start_autopurge(self.cfg)
         log.info(
-            "serving on %s:%d (tickTime %d ms, session timeouts %d..%d ms)",
+            "serving on %s:%s (tickTime %d ms, session timeouts %d..%d ms)",
             self.cfg.client_port_address,
-            self.cfg.client_port,
+            "-" if self.cfg.client_port is None else self.cfg.client_port,
             self.cfg.tick_time_ms,
             self.cfg.min_session_timeout,
             self.cfg.max_session_timeout,
@@ -342,9 +399,9 @@ class ZooKeeperServer:
                 self.txn_log.close()
         except OSError as e:
             log.error("closing the txn log: %s", e)
-        if self._server is not None:
-            self._server.close()
+        for listener in self._servers:
+            listener.close()
         for c in list(self.conns.values()):
             c.close()
-        if self._server is not None:
-            await self._server.wait_closed()
+        for listener in self._servers:
+            await listener.wait_closed()

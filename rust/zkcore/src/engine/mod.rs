@@ -165,6 +165,16 @@ impl Engine {
         );
     }
 
+    /// Adds an identity established outside the request stream (a TLS client certificate),
+    /// as Apache's `ServerCnxn.addAuthInfo`: ACL checks and whoAmI see it from now on.
+    pub fn add_auth_info(&mut self, conn: ConnId, id: Id) {
+        if let Some(c) = self.conns.get_mut(&conn) {
+            if !c.auth.contains(&id) {
+                c.auth.push(id);
+            }
+        }
+    }
+
     /// The socket is gone. The session lives on until it expires or is closed.
     pub fn connection_lost(&mut self, conn: ConnId) {
         if let Some(c) = self.conns.remove(&conn) {

@@ -298,7 +298,7 @@ fn mask_digest(a: &Acl) -> Acl {
 fn client_info(id: &Id) -> ClientInfo {
     let user = match id.scheme.as_str() {
         "digest" => id.id.split(':').next().unwrap_or_default().to_string(),
-        "ip" => id.id.clone(),
+        "ip" | "x509" | "sasl" => id.id.clone(),
         _ => String::new(),
     };
     ClientInfo {
