@@ -90,6 +90,19 @@ def test_untrusted_and_expired_certificates_are_refused(
     assert observed == ["refused", "refused", "session"]
 
 
+def test_port_unification_serves_tls_and_plaintext_on_one_port(
+    differential: Differential, pki: Pki
+) -> None:
+    def scenario(target: ZkTarget) -> object:
+        plain = target.client()
+        plain.create("/unified", b"plain")
+        return who_am_i(pki, target, "alice", port=target.port), plain.get("/unified")[0]
+
+    settings = secure_settings(pki, "need", **{"client.portUnification": "true"})
+    observed = differential.run_with_settings(settings, scenario)
+    assert observed == ([("ip", "127.0.0.1"), ("x509", ALICE)], b"plain")
+
+
 def test_x509_acl_grants_and_denies(differential: Differential, pki: Pki) -> None:
     def scenario(target: ZkTarget) -> object:
         alice = tls_kazoo(pki, target, "alice")

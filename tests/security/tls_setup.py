@@ -112,8 +112,11 @@ def handshake_outcome(pki: Pki, target: ZkTarget, who: str | None) -> str:
     return "session"
 
 
-def who_am_i(pki: Pki, target: ZkTarget, who: str | None) -> list[tuple[str | None, str | None]]:
-    raw = RawSession(LOOPBACK, secure_port(target), tls=client_context(pki, who))
+def who_am_i(
+    pki: Pki, target: ZkTarget, who: str | None, port: int | None = None
+) -> list[tuple[str | None, str | None]]:
+    """whoAmI over TLS (on the secure port unless `port` is given)."""
+    raw = RawSession(LOOPBACK, port or secure_port(target), tls=client_context(pki, who))
     raw.connect()
     try:
         reader = raw.call(OP_WHO_AM_I).reader()
