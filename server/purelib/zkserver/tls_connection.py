@@ -54,7 +54,23 @@ class TlsConnection(ClientConnection):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.attach(transport)
+        if self.unified:
+            # Apache's ssl.handshakeDetectionTimeoutMillis: a client silent that long is taken
+            # for a plaintext one.
+            wait_s = self.security.tls.handshake_timeout_ms / 1000
+            self.timer = asyncio.get_running_loop().call_later(wait_s, self.detection_timed_out)
+        else:
+            self.start_handshake_timer()
+
+    def start_handshake_timer(self) -> None:
+        self.cancel_timer()
         self.timer = asyncio.get_running_loop().call_later(HANDSHAKE_TIMEOUT_S, self.timed_out)
+
+    def detection_timed_out(self) -> None:
+        self.timer = None
+        if self.tls is None and not self.plaintext and not self.closing:
+            self.plaintext = True
+            self.server.accept(self)
 
     def data_received(self, data: bytes) -> None:
         if self.closing:
@@ -70,6 +86,8 @@ class TlsConnection(ClientConnection):
                 super().data_received(data)
                 return
             self.tls = self.context.wrap_bio(self.incoming, self.outgoing, server_side=True)
+            if self.unified:
+                self.start_handshake_timer()
         self.incoming.write(data)
         if not self.established and not self.handshake():
             return
