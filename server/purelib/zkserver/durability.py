@@ -23,6 +23,7 @@ from typing import Any
 
 from zkrecipes._core import Engine, TxnLog, recover
 from zkserver.config import ServerConfig
+from zkserver.memory import release_free_memory
 
 log = logging.getLogger("zkserver.durability")
 
@@ -174,6 +175,8 @@ class CommitPipeline:
             log.error("snapshot failed: %s", e)
         finally:
             self._snapshotting = False
+            del job  # the tree copy it held goes now, so its pages can go back
+            release_free_memory()
 
     async def drain(self) -> None:
         """Waits until every queued output has been released (for shutdown)."""

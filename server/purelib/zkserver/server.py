@@ -21,6 +21,7 @@ from zkrecipes._core import Engine, TxnLog, recover
 from zkserver import fourletter
 from zkserver.config import ServerConfig
 from zkserver.durability import CommitPipeline, open_database
+from zkserver.memory import release_free_memory
 from zkserver.purge import start_autopurge
 from zkserver.sessions import SessionExpiry
 
@@ -293,6 +294,7 @@ class ZooKeeperServer:
         """Recovers the data directory and starts group-committing the txn log."""
         txn_log = open_database(self.cfg, self.engine)
         self.txn_log = txn_log
+        release_free_memory()  # what recovery built and dropped
         now = mono_ms()
         for sid, timeout in self.engine.session_list():
             self.expiry.add(sid, timeout, now)
