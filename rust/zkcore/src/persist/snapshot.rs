@@ -12,13 +12,14 @@ use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::{list_files, sync_dir, PersistError};
 use crate::digest::DIGEST_VERSION;
 use crate::jute::{JuteError, Reader, Record, Writer};
 use crate::proto::perms;
 use crate::records::{Acl, FileHeader, Id, StatPersisted};
-use crate::tree::DataTree;
+use crate::tree::{DataTree, SnapshotTreeBuilder};
 
 pub const SNAP_MAGIC: i32 = i32::from_be_bytes(*b"ZKSN");
 pub const SNAP_VERSION: i32 = 2;
@@ -307,13 +308,17 @@ pub fn parse_snapshot(bytes: &[u8], zxid: i64) -> Result<SnapshotParts, ParseErr
         let id = r.read_i64().map_err(jerr)?;
         sessions.push((id, r.read_i32().map_err(jerr)?));
     }
-    let mut acls: HashMap<i64, Vec<Acl>> = HashMap::new();
+    let mut acls: HashMap<i64, Arc<[Acl]>> = HashMap::new();
     let count = r.read_i32().map_err(jerr)?;
     for _ in 0..count.max(0) {
         let i = r.read_i64().map_err(jerr)?;
-        acls.insert(i, r.read_vec::<Acl>().map_err(jerr)?);
+        acls.insert(i, r.read_vec::<Acl>().map_err(jerr)?.into());
     }
-    let mut nodes = Vec::new();
+    let open: Arc<[Acl]> = open_acl().into();
+    // Nodes go straight into the tree as they are read; a bad seal discards it.
+    // A node takes at least ~90 bytes in a snapshot (path, stat, ACL index); ~190 with 100
+    // bytes of data. Sizing for the latter rarely needs a second table.
+    let mut tree = SnapshotTreeBuilder::new(zxid, bytes.len() / 192);
     loop {
         let path = r.read_string().map_err(jerr)?;
         if path == "/" {
@@ -323,20 +328,19 @@ pub fn parse_snapshot(bytes: &[u8], zxid: i64) -> Result<SnapshotParts, ParseErr
         let offset = r.position() as u64;
         let index = r.read_i64().map_err(jerr)?;
         let acl = match index {
-            OPEN_ACL_UNSAFE_INDEX => open_acl(),
+            OPEN_ACL_UNSAFE_INDEX => open.clone(),
             i => acls
                 .get(&i)
                 .cloned()
                 .ok_or_else(|| (offset, format!("ACL {i} of {path} is not in the ACL cache")))?,
         };
         let stat = StatPersisted::read(&mut r).map_err(jerr)?;
-        nodes.push((path, data, acl, stat));
+        tree.add(path, data, acl, stat).map_err(|e| (offset, e))?;
     }
     check_seal(bytes, &mut r)?;
     if r.is_empty() {
         // Written before digests existed.
-        let tree = DataTree::from_snapshot_nodes(nodes, zxid).map_err(|e| (0, e))?;
-        return Ok((sessions, tree, None));
+        return Ok((sessions, tree.finish().map_err(|e| (0, e))?, None));
     }
     let dz = r.read_i64().map_err(jerr)?;
     let version = r.read_i32().map_err(jerr)?;
@@ -347,7 +351,7 @@ pub fn parse_snapshot(bytes: &[u8], zxid: i64) -> Result<SnapshotParts, ParseErr
         r.read_i64().map_err(jerr)?
     };
     check_seal(bytes, &mut r)?;
-    let tree = DataTree::from_snapshot_nodes(nodes, zxid).map_err(|e| (0, e))?;
+    let tree = tree.finish().map_err(|e| (0, e))?;
     let digest = ZxidDigest {
         zxid: dz,
         version,

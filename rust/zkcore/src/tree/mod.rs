@@ -23,6 +23,7 @@ use crate::digest::node_digest;
 use crate::proto::{ephemeral_owner, event, perms};
 use crate::records::{Acl, Id, Stat, StatPersisted};
 pub use quota::{LIMIT_NODE, STAT_NODE};
+pub use snapshot_io::SnapshotTreeBuilder;
 
 /// One znode. `stat` is what Apache persists; `stat()` is what clients see.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -162,7 +163,9 @@ pub struct DataTree {
     /// Keyed by path; the root is "/" (Apache also maps "" to it).
     /// Nodes are shared with snapshot copies of the tree and copied on write, so copying
     /// the tree for a background snapshot costs a pointer per node, not the data.
-    nodes: HashMap<String, Arc<DataNode>>,
+    /// Keyed by path. foldhash (randomly seeded per process) hashes a path several times
+    /// faster than SipHash; the table is hit on every request and node of a recovery.
+    nodes: HashMap<String, Arc<DataNode>, foldhash::fast::RandomState>,
     /// Session -> its ephemeral paths. A session keeps its (possibly empty) entry until it
     /// closes, as in Apache.
     ephemerals: HashMap<i64, BTreeSet<String>>,
@@ -226,6 +229,22 @@ const SHARED_ACL_LISTS_MAX: usize = 64;
 
 impl DataTree {
     /// The shared copy of `acl`.
+    /// `intern_acl` for a list that is already an `Arc`: a list seen before is found by
+    /// pointer, and a new one is kept without copying it.
+    fn share_acl(&mut self, acl: Arc<[Acl]>) -> Arc<[Acl]> {
+        if let Some(a) = self
+            .acl_lists
+            .iter()
+            .find(|a| Arc::ptr_eq(a, &acl) || a.as_ref() == acl.as_ref())
+        {
+            return a.clone();
+        }
+        if self.acl_lists.len() < SHARED_ACL_LISTS_MAX {
+            self.acl_lists.push(acl.clone());
+        }
+        acl
+    }
+
     fn intern_acl(&mut self, acl: &[Acl]) -> Arc<[Acl]> {
         if let Some(a) = self.acl_lists.iter().find(|a| a.as_ref() == acl) {
             return a.clone();
@@ -241,7 +260,7 @@ impl DataTree {
     /// (read-only for everyone, aversion -1), all with empty data and zeroed stats.
     pub fn new() -> Self {
         let mut t = DataTree {
-            nodes: HashMap::new(),
+            nodes: HashMap::default(),
             ephemerals: HashMap::new(),
             containers: BTreeSet::new(),
             ttls: BTreeSet::new(),
