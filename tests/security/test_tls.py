@@ -308,3 +308,23 @@ def test_tls_session_carries_large_replies(differential: Differential, pki: Pki)
 
     observed = differential.run_with_settings(secure_settings(pki, "need"), scenario)
     assert observed == [True] * 5
+
+
+def test_refused_handshakes_show_in_mntr(differential: Differential, pki: Pki) -> None:
+    def scenario(target: ZkTarget) -> object:
+        outcomes = [handshake_outcome(pki, target, who) for who in (None, "stranger", "alice")]
+        mntr = dict(
+            line.split("\t", 1) for line in target.four_letter("mntr").splitlines() if "\t" in line
+        )
+        keys = ("zk_unsuccessful_handshake", "zk_auth_failed_count", "zk_outstanding_tls_handshake")
+        return outcomes, {k: mntr[k] for k in keys}
+
+    observed = differential.run_with_settings(secure_settings(pki, "need"), scenario)
+    assert observed == (
+        ["refused", "refused", "session"],
+        {
+            "zk_unsuccessful_handshake": "2",
+            "zk_auth_failed_count": "2",
+            "zk_outstanding_tls_handshake": "0",
+        },
+    )

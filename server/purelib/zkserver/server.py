@@ -143,6 +143,8 @@ class ZooKeeperServer:
         self.txn_log: TxnLog | None = None
         self.conns: dict[int, ClientConnection] = {}
         self.per_ip: Counter[str] = Counter()
+        # TLS handshakes under way ("in_progress") and refused ("failed"), for mntr.
+        self.tls_counters: Counter[str] = Counter()
         self.next_conn_id = 1
         self.started_at = time.time()
         self._servers: list[asyncio.base_events.Server] = []
@@ -247,7 +249,14 @@ class ZooKeeperServer:
             )
         return fourletter.ServerView(
             config=self.cfg,
-            stats={**e.stats(), "read_only": int(e.read_only)},
+            stats={
+                **e.stats(),
+                "read_only": int(e.read_only),
+                "tls_handshakes_in_progress": self.tls_counters["in_progress"],
+                "tls_handshakes_failed": self.tls_counters["failed"],
+                # Apache counts a failed TLS handshake or x509 check as a failed auth.
+                "auth_failed": e.stats().get("auth_failed", 0) + self.tls_counters["failed"],
+            },
             connections=infos,
             sessions=e.session_list(),
             ephemerals=e.ephemerals_by_session(),

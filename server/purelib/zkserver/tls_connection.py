@@ -86,6 +86,7 @@ class TlsConnection(ClientConnection):
                 super().data_received(data)
                 return
             self.tls = self.context.wrap_bio(self.incoming, self.outgoing, server_side=True)
+            self.server.tls_counters["in_progress"] += 1
             if self.unified:
                 self.start_handshake_timer()
         self.incoming.write(data)
@@ -106,6 +107,7 @@ class TlsConnection(ClientConnection):
             return False
         self.flush()
         self.established = True
+        self.server.tls_counters["in_progress"] -= 1
         self.cancel_timer()
         if self.authenticate():
             self.server.accept(self)
@@ -181,8 +183,22 @@ class TlsConnection(ClientConnection):
     def refuse(self, why: str) -> None:
         """Closes a connection that never became a session, with one log line."""
         log.warning("refusing connection from %s: %s", self.peer, why)
+        if not self.established:
+            self.server.tls_counters["failed"] += 1
+            self.handshake_over()
         self.cancel_timer()
         super().close()
+
+    def handshake_over(self) -> None:
+        """Leaves the count of handshakes in progress (once)."""
+        if self.tls is not None and not self.established:
+            self.established = True  # nothing more to wait for
+            self.server.tls_counters["in_progress"] -= 1
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.cancel_timer()
+        self.handshake_over()
+        super().connection_lost(exc)
 
     def timed_out(self) -> None:
         self.timer = None
