@@ -65,11 +65,22 @@ def test_need_refuses_a_client_without_certificate(differential: Differential, p
 
 def test_want_makes_the_certificate_optional(differential: Differential, pki: Pki) -> None:
     def scenario(target: ZkTarget) -> object:
-        return who_am_i(pki, target, None), who_am_i(pki, target, "bob")
+        anonymous = tls_kazoo(pki, target, None)  # kazoo over TLS without a certificate
+        try:
+            anonymous.create("/anon", b"no cert")
+            data = anonymous.get("/anon")[0]
+        finally:
+            anonymous.stop()
+            anonymous.close()
+        return data, who_am_i(pki, target, None), who_am_i(pki, target, "bob")
 
     observed = differential.run_with_settings(secure_settings(pki, "want"), scenario)
     # Identities come in the iteration order of Apache's hash set.
-    assert observed == ([("ip", "127.0.0.1")], [("x509", BOB), ("ip", "127.0.0.1")])
+    assert observed == (
+        b"no cert",
+        [("ip", "127.0.0.1")],
+        [("x509", BOB), ("ip", "127.0.0.1")],
+    )
 
 
 def test_none_asks_for_no_certificate(differential: Differential, pki: Pki) -> None:
