@@ -95,9 +95,10 @@ pub fn sync_dir(dir: &Path) -> Result<(), PersistError> {
         .map_err(PersistError::io(dir))
 }
 
-/// Adler-32 as Apache stores it: `Checksum.getValue()` written as a long.
+/// Adler-32 as Apache stores it: `Checksum.getValue()` written as a long. The SIMD version
+/// checks a snapshot of a million znodes (about 190 MB) several times faster.
 pub fn adler32(bytes: &[u8]) -> i64 {
-    i64::from(adler2::adler32_slice(bytes))
+    i64::from(simd_adler32::adler32(&bytes))
 }
 
 #[cfg(test)]

@@ -86,13 +86,13 @@ fn open_acl() -> Vec<Acl> {
 /// A writer that keeps the Adler-32 of every byte through it (Java's `CheckedOutputStream`).
 struct Checked<W: Write> {
     inner: W,
-    adler: adler2::Adler32,
+    adler: simd_adler32::Adler32,
 }
 
 impl<W: Write> Write for Checked<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.inner.write(buf)?;
-        self.adler.write_slice(&buf[..n]);
+        self.adler.write(&buf[..n]);
         Ok(n)
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -104,7 +104,7 @@ impl<W: Write> Checked<W> {
     /// Apache `SnapStream.sealStream`: the checksum so far as a long, then "/".
     fn seal(&mut self) -> io::Result<()> {
         let mut b = Vec::with_capacity(13);
-        b.put_i64(i64::from(self.adler.checksum()));
+        b.put_i64(i64::from(self.adler.finish()));
         b.put_string("/");
         self.write_all(&b)
     }
@@ -181,7 +181,7 @@ pub fn serialize<W: Write>(
 ) -> io::Result<()> {
     let mut w = Checked {
         inner: out,
-        adler: adler2::Adler32::new(),
+        adler: simd_adler32::Adler32::new(),
     };
     let mut b = Vec::with_capacity(4096);
     FileHeader {
