@@ -53,6 +53,7 @@ impl DataTree {
         let root = t.nodes.get("/").ok_or("no root node")?;
         // Apache maps the root under "" and "/": its data counts twice.
         t.data_size += node_size("", root.data.as_deref());
+        t.setup_quotas();
         Ok(t)
     }
 
