@@ -12,6 +12,7 @@ pub mod path;
 pub mod persist;
 pub mod prep;
 pub mod proto;
+pub mod quota;
 pub mod records;
 pub mod request;
 pub mod session_ids;

@@ -6,16 +6,19 @@
 //! - create*: flags (BadArguments), TTL mode without extended types (Unimplemented), TTL value
 //!   (BadArguments), a '/' and no NUL (BadArguments), ACL list (InvalidACL), parent
 //!   (NoNode), CREATE on the parent (NoAuth), full path incl. sequence suffix (BadArguments),
-//!   exists (NodeExists), ephemeral parent (NoChildrenForEphemerals).
+//!   exists (NodeExists), ephemeral parent (NoChildrenForEphemerals), quota (QuotaExceeded).
 //! - delete: a '/', no NUL, not a system node (BadArguments), parent (NoNode), DELETE on the
 //!   parent (NoAuth), node (NoNode), version (BadVersion), children (NotEmpty).
-//! - setData / check: path (BadArguments), node (NoNode), WRITE / READ (NoAuth), version.
+//! - setData: path (BadArguments), node (NoNode), WRITE (NoAuth), quota (QuotaExceeded),
+//!   version.
+//! - check: path, node, READ (NoAuth), version.
 //! - setACL: path, ACL list (InvalidACL), node, ADMIN (NoAuth), aversion.
 //!
-//! Not here: session validity (the server checks the session before prep) and quotas
-//! (Apache enforces none unless `zookeeper.enforceQuota` is set).
+//! Quotas are checked only with `PrepConfig::enforce_quota` (see `quota`). Not here: session
+//! validity (the server checks the session before prep).
 
 mod outstanding;
+mod quota;
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -28,6 +31,8 @@ use crate::tree::DataTree;
 use crate::txn::TxnBody;
 
 pub use outstanding::{ChangeRecord, Outstanding};
+pub use quota::PrepNotes;
+use quota::Usage;
 
 /// The server settings prep reads.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -36,6 +41,8 @@ pub struct PrepConfig {
     pub extended_types: bool,
     /// `zookeeper.skipACL=yes`: no ACL is checked.
     pub skip_acl: bool,
+    /// `zookeeper.enforceQuota`: creates and setData beyond a hard quota limit fail.
+    pub enforce_quota: bool,
 }
 
 /// Who asks, and the zxid and time the txn will carry (chosen by the server, never a clock).
@@ -64,19 +71,33 @@ pub fn prepare_outstanding(
     ctx: &PrepContext<'_>,
     req: &Request,
 ) -> Result<TxnBody, i32> {
+    prepare_with_notes(tree, pending, ctx, req).0
+}
+
+/// `prepare_outstanding`, plus what Apache logs or counts on the way (quota warnings and
+/// refusals), whether the request succeeds or not.
+pub fn prepare_with_notes(
+    tree: &DataTree,
+    pending: &mut Outstanding,
+    ctx: &PrepContext<'_>,
+    req: &Request,
+) -> (Result<TxnBody, i32>, PrepNotes) {
     let mut stage = Stage {
         tree,
         base: pending,
         ctx,
         records: Vec::new(),
         latest: HashMap::new(),
+        notes: PrepNotes::default(),
     };
-    let txn = stage.request(req).map_err(|f| f.code)?;
-    let records = stage.records;
-    for r in records {
-        pending.push(r);
+    let txn = stage.request(req).map_err(|f| f.code);
+    let Stage { records, notes, .. } = stage;
+    if txn.is_ok() {
+        for r in records {
+            pending.push(r);
+        }
     }
-    Ok(txn)
+    (txn, notes)
 }
 
 /// A failed check: `code` for the op, and whether Apache fails the whole request (a
@@ -108,6 +129,7 @@ struct Current<'a> {
     stat: &'a StatPersisted,
     child_count: i32,
     acl: &'a [Acl],
+    data_len: usize,
 }
 
 /// Which txn a create produces (`createContainer` and `createTTL` have their own).
@@ -214,6 +236,7 @@ struct Stage<'a, 'c> {
     ctx: &'a PrepContext<'c>,
     records: Vec<ChangeRecord>,
     latest: HashMap<String, usize>,
+    notes: PrepNotes,
 }
 
 impl Stage<'_, '_> {
@@ -224,11 +247,13 @@ impl Stage<'_, '_> {
                 stat,
                 child_count: r.child_count,
                 acl: &r.acl,
+                data_len: r.data_len,
             }),
             None => self.tree.node(path).map(|n| Current {
                 stat: &n.stat,
                 child_count: n.num_children(),
                 acl: n.acl(),
+                data_len: n.data.as_ref().map_or(0, Vec::len),
             }),
         }
     }
@@ -259,6 +284,7 @@ impl Stage<'_, '_> {
             stat: Some(c.stat.clone()),
             child_count: c.child_count,
             acl: c.acl.to_vec(),
+            data_len: c.data_len,
         })
     }
 
@@ -269,6 +295,7 @@ impl Stage<'_, '_> {
             stat: None,
             child_count: -1,
             acl: Vec::new(),
+            data_len: 0,
         }
     }
 
@@ -330,6 +357,14 @@ impl Stage<'_, '_> {
         if ephemeral_type(parent_owner, ext)? == EphemeralType::Normal {
             return Err(fail(err::NO_CHILDREN_FOR_EPHEMERALS));
         }
+        let data_len = a.data.as_ref().map_or(0, Vec::len);
+        self.check_quota(
+            &path,
+            Usage {
+                count_diff: 1,
+                bytes_diff: data_len as i64,
+            },
+        )?;
         let new_cversion = parent_cversion.wrapping_add(1);
         let (txn, owner) = self.create_txn(a, mode, &path, &acl, new_cversion);
 
@@ -346,6 +381,7 @@ impl Stage<'_, '_> {
             stat: Some(new_stat(self.ctx.zxid, self.ctx.time, owner)),
             child_count: 0,
             acl,
+            data_len,
         });
         Ok(txn)
     }
@@ -447,13 +483,23 @@ impl Stage<'_, '_> {
         check_path(&req.path)?;
         let node = self.record(&req.path)?;
         self.allowed(node.acl, perms::WRITE)?;
-        let version = next_version(node.stat.version, req.version)?;
+        let (current_version, last_len) = (node.stat.version, node.data_len);
+        let data_len = req.data.as_ref().map_or(0, Vec::len);
+        self.check_quota(
+            &req.path,
+            Usage {
+                count_diff: 0,
+                bytes_diff: data_len as i64 - last_len as i64,
+            },
+        )?;
+        let version = next_version(current_version, req.version)?;
         let mut node = self.duplicate(&req.path)?;
         if let Some(s) = node.stat.as_mut() {
             s.version = version;
             s.mtime = self.ctx.time;
             s.mzxid = self.ctx.zxid;
         }
+        node.data_len = data_len;
         self.push(node);
         Ok(TxnBody::SetData(SetDataTxn {
             path: req.path.clone(),
@@ -605,5 +651,7 @@ fn multi_op(req: &Request) -> Res<MultiOp<'_>> {
     })
 }
 
+#[cfg(test)]
+mod quota_tests;
 #[cfg(test)]
 mod tests;

@@ -69,7 +69,8 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Appends the call's txns to the attached log, then converts the output.
+    /// Appends the call's txns to the attached log, logs its warnings, then converts the
+    /// output.
     fn finish<'py>(&self, py: Python<'py>, out: Output) -> PyResult<PyOutput<'py>> {
         if let Some(log) = &self.log {
             if !out.txns.is_empty() {
@@ -81,9 +82,20 @@ impl Engine {
                 })?;
             }
         }
+        if !out.warnings.is_empty() {
+            let logger = py
+                .import("logging")?
+                .call_method1("getLogger", (WARNING_LOGGER,))?;
+            for line in &out.warnings {
+                logger.call_method1("warning", ("%s", line))?;
+            }
+        }
         Ok(to_py(py, out))
     }
 }
+
+/// The Python logger that receives the engine's warnings (e.g. "Quota exceeded: ...").
+const WARNING_LOGGER: &str = "zkrecipes.engine";
 
 fn to_py<'py>(py: Python<'py>, out: Output) -> PyOutput<'py> {
     let sends = out
@@ -118,7 +130,8 @@ fn to_py<'py>(py: Python<'py>, out: Output) -> PyOutput<'py> {
 impl Engine {
     #[new]
     #[pyo3(signature = (*, now_ms, min_session_timeout_ms, max_session_timeout_ms,
-        max_buffer_bytes, server_id=0, extended_types=false, skip_acl=false, super_digest=None))]
+        max_buffer_bytes, server_id=0, extended_types=false, skip_acl=false, super_digest=None,
+        enforce_quota=false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         now_ms: i64,
@@ -129,10 +142,12 @@ impl Engine {
         extended_types: bool,
         skip_acl: bool,
         super_digest: Option<String>,
+        enforce_quota: bool,
     ) -> Self {
         let prep = PrepConfig {
             extended_types,
             skip_acl,
+            enforce_quota,
         };
         let cfg = EngineConfig {
             min_session_timeout_ms,
@@ -235,7 +250,9 @@ impl Engine {
         self.core.last_zxid()
     }
 
-    /// Counters for the four-letter words (`mntr`, `srvr`, `stat`, `wchs`).
+    /// Counters for the four-letter words (`mntr`, `srvr`, `stat`, `wchs`). Entries whose
+    /// name starts with "zk_" are `mntr` rows as they are (Apache's per-namespace quota
+    /// gauges and counters).
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
         let t = self.core.tree();
@@ -261,6 +278,9 @@ impl Engine {
         let (received, sent) = self.core.packet_counts();
         d.set_item("packets_received", received)?;
         d.set_item("packets_sent", sent)?;
+        for (name, value) in self.core.quota_metrics() {
+            d.set_item(format!("zk_{name}"), value)?;
+        }
         Ok(d)
     }
 

@@ -267,7 +267,9 @@ def mntr(v: ServerView) -> str:
     ]
     known = dict(rows)
     rest = [(k, 0) for k in mntr_keys.KEYS if k not in known]
-    return "".join(f"{k}\t{val}\n" for k, val in [*rows, *rest])
+    # The engine names its per-namespace quota metrics as mntr rows already.
+    per_namespace = [(k, val) for k, val in s.items() if k.startswith("zk_")]
+    return "".join(f"{k}\t{val}\n" for k, val in [*rows, *rest, *per_namespace])
 
 
 def _open_fds() -> int:

@@ -55,6 +55,7 @@ def new_engine(cfg: ServerConfig) -> Engine:
         extended_types=cfg.extended_types_enabled,
         skip_acl=cfg.skip_acl,
         super_digest=cfg.super_digest,
+        enforce_quota=cfg.security.enforce_quota,
     )
 
 

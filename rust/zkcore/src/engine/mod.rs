@@ -15,7 +15,7 @@ mod reads;
 mod stats;
 mod writes;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::jute::JUTE_MAXBUFFER_DEFAULT_BYTES;
 use crate::prep::PrepConfig;
@@ -94,6 +94,8 @@ pub struct Engine {
     /// Set when the txn log cannot be written: writes are refused with NotReadOnly and
     /// sessions live in memory only.
     read_only: bool,
+    /// Writes refused with QuotaExceeded, by top namespace of the written path.
+    quota_exceeded: BTreeMap<String, u64>,
 }
 
 impl Engine {
@@ -110,6 +112,7 @@ impl Engine {
             packets_received: 0,
             packets_sent: 0,
             read_only: false,
+            quota_exceeded: BTreeMap::new(),
         }
     }
 
@@ -222,6 +225,21 @@ impl Engine {
     pub fn reset_counters(&mut self) {
         self.packets_received = 0;
         self.packets_sent = 0;
+        // Apache resets a counter set's values but keeps its keys.
+        self.quota_exceeded.values_mut().for_each(|n| *n = 0);
+    }
+
+    /// Apache's quota metrics for `mntr`, as (name without the "zk_" prefix, value): the
+    /// per-namespace limit and usage gauges, then the QuotaExceeded counts.
+    pub fn quota_metrics(&self) -> Vec<(String, i64)> {
+        let mut m = crate::quota::namespace_gauges(&self.tree);
+        m.extend(self.quota_exceeded.iter().map(|(ns, n)| {
+            (
+                format!("{ns}_quota_exceeded_error_per_namespace"),
+                *n as i64,
+            )
+        }));
+        m
     }
 
     fn process_frames(&mut self, conn: ConnId, now_ms: i64) {

@@ -32,6 +32,8 @@ pub struct Output {
     pub frames_out: u64,
     /// Frames in each entry of `sends`, for per-connection counters.
     pub send_frames: Vec<u64>,
+    /// Lines for the server log at warning level, one per event (Apache's quota warnings).
+    pub warnings: Vec<String>,
 }
 
 impl Output {

@@ -2,7 +2,7 @@
 
 use super::{ConnId, Engine, SessionEvent};
 use crate::jute::{JuteError, Reader, Record};
-use crate::prep::{prepare, PrepContext};
+use crate::prep::{prepare, prepare_with_notes, Outstanding, PrepContext, PrepNotes};
 use crate::proto::{err, op, xid};
 use crate::records::*;
 use crate::request::{write_multi_response, OpResult, Request};
@@ -130,13 +130,22 @@ impl Engine {
                     time: now_ms,
                     config: &self.cfg.prep,
                 };
-                let txn = prepare(&self.tree, &ctx, w)
-                    .unwrap_or_else(|code| TxnBody::Error(ErrorTxn { err: code }));
+                let (txn, notes) = prepare_with_notes(&self.tree, &mut Outstanding::new(), &ctx, w);
+                self.note_prep(notes);
+                let txn = txn.unwrap_or_else(|code| TxnBody::Error(ErrorTxn { err: code }));
                 let opcode = w.opcode();
                 let res = self.write_txn(conn, sid, req_xid, opcode, txn, now_ms);
                 self.reply_write(conn, req_xid, opcode, &res);
             }
             other => self.handle_read(conn, req_xid, other),
+        }
+    }
+
+    /// Passes prep's log lines on to the shell and counts its quota refusals.
+    fn note_prep(&mut self, notes: PrepNotes) {
+        self.out.warnings.extend(notes.warnings);
+        for namespace in notes.quota_exceeded {
+            *self.quota_exceeded.entry(namespace).or_default() += 1;
         }
     }
 

@@ -14,6 +14,8 @@ pub struct ChangeRecord {
     pub stat: Option<StatPersisted>,
     pub child_count: i32,
     pub acl: Vec<Acl>,
+    /// Length of the node's data (quota checks of a later setData use it).
+    pub data_len: usize,
 }
 
 /// Outstanding change records in zxid order, with the newest record of each path at hand.
@@ -96,6 +98,7 @@ mod tests {
             }),
             child_count: 0,
             acl: vec![],
+            data_len: 0,
         }
     }
 

@@ -21,8 +21,8 @@ use std::sync::Arc;
 
 use crate::digest::node_digest;
 use crate::proto::{ephemeral_owner, event, perms};
+pub use crate::quota::{LIMIT_NODE, STAT_NODE};
 use crate::records::{Acl, Id, Stat, StatPersisted};
-pub use quota::{LIMIT_NODE, STAT_NODE};
 pub use snapshot_io::SnapshotTreeBuilder;
 
 /// One znode. `stat` is what Apache persists; `stat()` is what clients see.

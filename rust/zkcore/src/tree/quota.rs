@@ -3,14 +3,13 @@
 //! A quota on `/p` exists once `/zookeeper/quota/p/zookeeper_limits` is created. From then on
 //! every create, delete and setData at or under `/p` rewrites the data of
 //! `/zookeeper/quota/p/zookeeper_stats` ("count=N,bytes=M"), without touching its Stat and
-//! without counting the change in the approximate data size, exactly as Apache does.
+//! without counting the change in the approximate data size, exactly as Apache does. A tree
+//! loaded from a snapshot finds its quotas again and recounts their stats (`setupQuota`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use super::{DataTree, QUOTA_PATH};
-
-pub const LIMIT_NODE: &str = "zookeeper_limits";
-pub const STAT_NODE: &str = "zookeeper_stats";
+use crate::quota::{stat_path, StatsTrack, LIMIT_NODE, STAT_NODE};
 
 /// The quota'd paths, as Apache's `PathTrie` splits them: components that are empty after
 /// Java's `trim()` are dropped.
@@ -52,59 +51,40 @@ impl QuotaTrie {
     }
 }
 
-fn stat_path(quota_path: &str) -> String {
-    format!("{QUOTA_PATH}{quota_path}/{STAT_NODE}")
-}
-
 /// `path` without the "/zookeeper/quota" prefix (Apache `trimQuotaPath`).
 fn trim_quota_path(path: &str) -> Option<&str> {
     path.get(QUOTA_PATH.len()..)
 }
 
-/// Apache `StatsTrack(String)`; `None` where Apache would throw.
-fn parse_stats(data: &[u8]) -> Option<BTreeMap<String, i64>> {
-    let text = String::from_utf8_lossy(data);
-    let mut stats = BTreeMap::new();
-    if text.is_empty() {
-        return Some(stats);
-    }
-    let pairs: Vec<&str> = text.split([',', ';']).collect();
-    let trailing_empty = pairs.iter().rev().take_while(|p| p.is_empty()).count();
-    for (i, pair) in pairs[..pairs.len() - trailing_empty].iter().enumerate() {
-        if pair.is_empty() && i > 0 {
-            continue; // "[,;]+" never yields empty pieces between separators
-        }
-        let mut kv: Vec<&str> = pair.split('=').collect();
-        while kv.len() > 1 && kv.last() == Some(&"") {
-            kv.pop();
-        }
-        let value = match kv.get(1)? {
-            &"" => -1,
-            v => v.strip_prefix('+').unwrap_or(v).parse().ok()?,
-        };
-        stats.insert(kv[0].to_string(), value);
-    }
-    Some(stats)
-}
-
-/// Apache `StatsTrack.toString`: count and bytes first, other keys sorted after an "=".
-fn format_stats(stats: &BTreeMap<String, i64>) -> Vec<u8> {
-    let get = |k: &str| stats.get(k).copied().unwrap_or(-1);
-    let mut s = format!("count={},bytes={}", get("count"), get("bytes"));
-    let extra: Vec<_> = stats
-        .iter()
-        .filter(|(k, _)| *k != "count" && *k != "bytes")
-        .collect();
-    if !extra.is_empty() {
-        s.push('=');
-        for (k, v) in extra {
-            s.push_str(&format!(";{k}={v}"));
-        }
-    }
-    s.into_bytes()
-}
-
 impl DataTree {
+    /// Apache `getMaxPrefixWithQuota`: the deepest quota'd path at or above `path`, the one
+    /// whose stats a write to `path` changes and whose limits it is checked against.
+    pub fn quota_prefix(&self, path: &str) -> Option<String> {
+        self.quota.max_prefix(path)
+    }
+
+    /// Apache `setupQuota` after a snapshot load: every leaf limit node under
+    /// /zookeeper/quota marks a quota'd path, whose stats are recounted from the tree.
+    pub(super) fn setup_quotas(&mut self) {
+        let suffix = format!("/{LIMIT_NODE}");
+        let mut quota_paths = Vec::new();
+        let mut stack = vec![QUOTA_PATH.to_string()];
+        while let Some(p) = stack.pop() {
+            let Some(n) = self.node(&p) else { continue };
+            if n.num_children() > 0 {
+                stack.extend(n.children().map(|c| format!("{p}/{c}")));
+            } else if p.ends_with(&suffix) {
+                // Apache cuts at the first "/zookeeper_limits" of the path.
+                let end = p.find(&suffix).unwrap_or(p.len());
+                quota_paths.push(p[QUOTA_PATH.len()..end].to_string());
+            }
+        }
+        for quota_path in quota_paths {
+            self.refresh_quota_stats(&quota_path);
+            self.quota.add(&quota_path);
+        }
+    }
+
     /// After a create: maintain the trie and stats for limit and stat nodes, then count the
     /// new node against its quota.
     pub(super) fn quota_on_create(&mut self, parent: &str, name: &str, path: &str, bytes: i64) {
@@ -145,14 +125,11 @@ impl DataTree {
         let Some(node) = self.nodes.get(&stat_path) else {
             return;
         };
-        let Some(mut stats) = node.data.as_deref().and_then(parse_stats) else {
+        let Some(mut stats) = node.data.as_deref().and_then(StatsTrack::parse) else {
             return;
         };
-        let count = stats.get("count").copied().unwrap_or(-1);
-        let bytes = stats.get("bytes").copied().unwrap_or(-1);
-        stats.insert("count".into(), count + count_diff);
-        stats.insert("bytes".into(), bytes + bytes_diff);
-        self.write_quota_data(&stat_path, format_stats(&stats));
+        stats.add(count_diff, bytes_diff);
+        self.write_quota_data(&stat_path, stats.to_bytes());
     }
 
     /// Apache `updateQuotaForPath`: count the subtree from scratch.
@@ -165,8 +142,8 @@ impl DataTree {
             bytes += n.data.as_ref().map_or(0, |d| d.len() as i64);
             stack.extend(n.children().map(|c| format!("{p}/{c}")));
         }
-        let stats = BTreeMap::from([("count".to_string(), count), ("bytes".to_string(), bytes)]);
-        self.write_quota_data(&stat_path(quota_path), format_stats(&stats));
+        let stats = StatsTrack::usage(count, bytes);
+        self.write_quota_data(&stat_path(quota_path), stats.to_bytes());
     }
 
     /// Replaces a stats node's data the way Apache does: the Stat stays, the digest follows
@@ -184,25 +161,6 @@ impl DataTree {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn stats_parse_and_format_like_stats_track() {
-        let s = parse_stats(b"count=3,bytes=10").unwrap();
-        assert_eq!(format_stats(&s), b"count=3,bytes=10");
-        let s = parse_stats(b"count=1,bytes=2=;countHardLimit=5;byteHardLimit=-1").unwrap();
-        assert_eq!(
-            format_stats(&s),
-            b"count=1,bytes=2=;byteHardLimit=-1;countHardLimit=5"
-        );
-        assert_eq!(
-            format_stats(&parse_stats(b"").unwrap()),
-            b"count=-1,bytes=-1"
-        );
-        assert_eq!(parse_stats(b"count=x"), None);
-        assert_eq!(parse_stats(b"count"), None);
-        assert_eq!(parse_stats(b",count=1"), None);
-        assert_eq!(parse_stats(b"count==4").unwrap()["count"], -1);
-    }
 
     #[test]
     fn trie_finds_the_deepest_quota_and_deletes_subtrees() {

@@ -106,6 +106,7 @@ impl SnapshotTreeBuilder {
         let root = t.nodes.get("/").ok_or("no root node")?;
         // Apache maps the root under "" and "/": its data counts twice.
         t.data_size += node_size("", root.data.as_deref());
+        t.setup_quotas();
         Ok(t)
     }
 }

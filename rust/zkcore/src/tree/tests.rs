@@ -471,3 +471,71 @@ fn replaying_an_apache_log_reproduces_its_digests_stats_and_counts() {
 fn replaying_apache_quota_commands_reproduces_the_stats_nodes() {
     assert_eq!(replay_fixture(include_str!("apache_quota.txt")), 46);
 }
+
+fn create_with(path: &str, data: &[u8]) -> TxnBody {
+    TxnBody::Create(CreateTxn {
+        path: path.into(),
+        data: Some(data.to_vec()),
+        acl: world_acl(perms::ALL),
+        ephemeral: false,
+        parent_c_version: -1,
+    })
+}
+
+/// The tree as a snapshot holds it, with `edit` applied to the data of each node.
+fn snapshot_copy(t: &DataTree, edit: impl Fn(&str, Vec<u8>) -> Vec<u8>) -> DataTree {
+    let mut nodes = Vec::new();
+    t.for_each_node_preorder(|path, n| {
+        let data = n.data.clone().map(|d| edit(path, d));
+        nodes.push((path.to_string(), data, n.acl().to_vec(), n.stat.clone()));
+    });
+    DataTree::from_snapshot_nodes(nodes, t.last_processed_zxid()).unwrap()
+}
+
+fn data_of(t: &DataTree, path: &str) -> String {
+    String::from_utf8(t.node(path).unwrap().data.clone().unwrap()).unwrap()
+}
+
+#[test]
+fn a_tree_loaded_from_a_snapshot_finds_its_quotas_and_recounts_their_stats() {
+    let mut t = DataTree::new();
+    let mut zxid = 0;
+    let mut step = |t: &mut DataTree, txn: TxnBody| {
+        zxid += 1;
+        assert_eq!(run(t, zxid, txn).err, 0);
+    };
+    step(&mut t, create_with("/q", b"ab"));
+    step(&mut t, create_with("/q/a", b"cde"));
+    step(&mut t, create_with("/zookeeper/quota/q", b""));
+    step(
+        &mut t,
+        create_with("/zookeeper/quota/q/zookeeper_limits", b"count=5,bytes=-1"),
+    );
+    step(
+        &mut t,
+        create_with("/zookeeper/quota/q/zookeeper_stats", b"count=0,bytes=0"),
+    );
+    assert_eq!(
+        data_of(&t, "/zookeeper/quota/q/zookeeper_stats"),
+        "count=2,bytes=5"
+    );
+
+    // Apache recounts every quota on load, whatever the stats node said.
+    let mut loaded = snapshot_copy(&t, |path, data| match path {
+        "/zookeeper/quota/q/zookeeper_stats" => b"count=99,bytes=99".to_vec(),
+        _ => data,
+    });
+    loaded.check_invariants().unwrap();
+    assert_eq!(loaded.quota_prefix("/q/a/b").as_deref(), Some("/q"));
+    assert_eq!(
+        data_of(&loaded, "/zookeeper/quota/q/zookeeper_stats"),
+        "count=2,bytes=5"
+    );
+    let n = loaded.last_processed_zxid() + 1;
+    assert_eq!(run(&mut loaded, n, create_with("/q/b", b"f")).err, 0);
+    assert_eq!(
+        data_of(&loaded, "/zookeeper/quota/q/zookeeper_stats"),
+        "count=3,bytes=6"
+    );
+    assert_eq!(loaded.quota_prefix("/r"), None);
+}
