@@ -14,6 +14,7 @@ pub mod prep;
 pub mod proto;
 pub mod records;
 pub mod request;
+pub mod sasl;
 pub mod session_ids;
 pub mod tree;
 pub mod txn;
