@@ -19,4 +19,5 @@ pub mod session_ids;
 pub mod tree;
 pub mod txn;
 pub mod watch;
+pub mod x500;
 pub mod zxid;

@@ -133,6 +133,7 @@ impl Engine {
         let prep = PrepConfig {
             extended_types,
             skip_acl,
+            providers: Default::default(),
         };
         let cfg = EngineConfig {
             min_session_timeout_ms,
