@@ -52,6 +52,13 @@ class Engine:
         skip_acl: bool = False,
         super_digest: str | None = None,
         enforce_quota: bool = False,
+        auth_providers: list[str] = ...,
+        sasl_users: dict[str, str] | None = None,
+        sasl_super_users: list[str] = ...,
+        allow_sasl_failed_clients: bool = False,
+        enforce_auth_schemes: list[str] = ...,
+        x509_super_user: str | None = None,
+        sasl_any_user_acl: str | None = None,
     ) -> Self: ...
     def open_connection(self, conn: int, ip: str) -> None: ...
     def add_auth_info(self, conn: int, scheme: str, id: str) -> None: ...

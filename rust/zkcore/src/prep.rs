@@ -22,7 +22,7 @@ mod quota;
 
 use std::collections::{BTreeSet, HashMap};
 
-use crate::acl::{check_acl, fix_acl};
+use crate::acl::{check_acl, fix_acl, Providers};
 use crate::path::validate_path;
 use crate::proto::{ephemeral_owner, err, perms, CreateMode};
 use crate::records::*;
@@ -43,6 +43,8 @@ pub struct PrepConfig {
     pub skip_acl: bool,
     /// `zookeeper.enforceQuota`: creates and setData beyond a hard quota limit fail.
     pub enforce_quota: bool,
+    /// The optional authentication providers: which ACL schemes exist and how they match.
+    pub providers: Providers,
 }
 
 /// Who asks, and the zxid and time the txn will carry (chosen by the server, never a clock).
@@ -264,7 +266,13 @@ impl Stage<'_, '_> {
     }
 
     fn allowed(&self, acl: &[Acl], perm: i32) -> Res<()> {
-        match check_acl(acl, perm, self.ctx.auth, self.ctx.config.skip_acl) {
+        match check_acl(
+            acl,
+            perm,
+            self.ctx.auth,
+            self.ctx.config.skip_acl,
+            &self.ctx.config.providers,
+        ) {
             true => Ok(()),
             false => Err(fail(err::NO_AUTH)),
         }
@@ -341,7 +349,8 @@ impl Stage<'_, '_> {
             return Err(fail(err::BAD_ARGUMENTS));
         }
         let parent_path = parent_for_create(a.path)?;
-        let acl = fix_acl(a.acl, self.ctx.auth, a.path).map_err(fail)?;
+        let acl =
+            fix_acl(a.acl, self.ctx.auth, a.path, &self.ctx.config.providers).map_err(fail)?;
         let parent = self.record(parent_path)?;
         self.allowed(parent.acl, perms::CREATE)?;
         let parent_cversion = parent.stat.cversion;
@@ -510,7 +519,13 @@ impl Stage<'_, '_> {
 
     fn set_acl(&mut self, req: &SetAclRequest) -> Res<TxnBody> {
         check_path(&req.path)?;
-        let acl = fix_acl(&req.acl, self.ctx.auth, &req.path).map_err(fail)?;
+        let acl = fix_acl(
+            &req.acl,
+            self.ctx.auth,
+            &req.path,
+            &self.ctx.config.providers,
+        )
+        .map_err(fail)?;
         let node = self.record(&req.path)?;
         self.allowed(node.acl, perms::ADMIN)?;
         let version = next_version(node.stat.aversion, req.version)?;

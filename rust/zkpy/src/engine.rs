@@ -6,9 +6,14 @@ use pyo3::types::{PyBytes, PyDict};
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use pyo3::exceptions::{PyOSError, PyRuntimeError};
-use zkcore::engine::{Engine as Core, EngineConfig, Output, SessionEvent, SnapshotState};
+use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
+use std::collections::HashMap;
+use zkcore::acl::Providers;
+use zkcore::engine::{
+    AuthConfig, Engine as Core, EngineConfig, Output, SessionEvent, SnapshotState,
+};
 use zkcore::persist::snapshot::write_snapshot;
+use zkcore::records::Id;
 
 use zkcore::persist::txnlog;
 
@@ -131,7 +136,10 @@ impl Engine {
     #[new]
     #[pyo3(signature = (*, now_ms, min_session_timeout_ms, max_session_timeout_ms,
         max_buffer_bytes, server_id=0, extended_types=false, skip_acl=false, super_digest=None,
-        enforce_quota=false))]
+        enforce_quota=false,
+        auth_providers=Vec::new(), sasl_users=None, sasl_super_users=Vec::new(),
+        allow_sasl_failed_clients=false, enforce_auth_schemes=Vec::new(), x509_super_user=None,
+        sasl_any_user_acl=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         now_ms: i64,
@@ -143,11 +151,42 @@ impl Engine {
         skip_acl: bool,
         super_digest: Option<String>,
         enforce_quota: bool,
-    ) -> Self {
+        auth_providers: Vec<String>,
+        sasl_users: Option<HashMap<String, String>>,
+        sasl_super_users: Vec<String>,
+        allow_sasl_failed_clients: bool,
+        enforce_auth_schemes: Vec<String>,
+        x509_super_user: Option<String>,
+        sasl_any_user_acl: Option<String>,
+    ) -> PyResult<Self> {
+        let mut providers = Providers {
+            x509_super_user,
+            sasl_any_user_acl,
+            ..Providers::default()
+        };
+        for name in &auth_providers {
+            match name.as_str() {
+                "sasl" => providers.sasl = true,
+                "x509" => providers.x509 = true,
+                "ip" | "digest" => {}
+                other => {
+                    return Err(PyValueError::new_err(format!(
+                        "unknown authentication provider scheme {other:?}"
+                    )))
+                }
+            }
+        }
         let prep = PrepConfig {
             extended_types,
             skip_acl,
             enforce_quota,
+            providers,
+        };
+        let auth = AuthConfig {
+            sasl_users,
+            sasl_super_users,
+            allow_sasl_failed_clients,
+            enforce_schemes: enforce_auth_schemes,
         };
         let cfg = EngineConfig {
             min_session_timeout_ms,
@@ -157,21 +196,23 @@ impl Engine {
             prep,
             super_digest,
             four_letter_words: Vec::new(),
+            auth,
         };
-        Engine {
+        Ok(Engine {
             core: Core::new(cfg, now_ms),
             log: None,
-        }
+        })
+    }
+
+    /// Adds the identity (scheme, id) to a connection, as Apache's `ServerCnxn.addAuthInfo`
+    /// (e.g. ("x509", subject DN) after a TLS handshake; Apache's X509 provider adds
+    /// ("super", dn) first when dn is the x509 super user).
+    fn add_auth_info(&mut self, conn: u64, scheme: String, id: String) {
+        self.core.add_auth_info(conn, Id { scheme, id })
     }
 
     fn open_connection(&mut self, conn: u64, ip: &str) {
         self.core.open_connection(conn, ip)
-    }
-
-    /// Adds an identity (scheme, id) to a connection, as a TLS client certificate does.
-    fn add_auth_info(&mut self, conn: u64, scheme: String, id: String) {
-        self.core
-            .add_auth_info(conn, zkcore::records::Id { scheme, id })
     }
 
     fn connection_lost(&mut self, conn: u64) {

@@ -12,6 +12,7 @@ mod durable;
 mod notify;
 mod output;
 mod reads;
+mod sasl;
 mod stats;
 mod writes;
 
@@ -26,6 +27,7 @@ use crate::zxid::Zxid;
 
 pub use durable::SnapshotState;
 pub use output::{Output, SessionEvent};
+pub use sasl::AuthConfig;
 pub use stats::{op_code_name, ConnStats};
 
 /// Settings the engine needs; the shell maps zoo.cfg onto this.
@@ -37,6 +39,8 @@ pub struct EngineConfig {
     pub prep: PrepConfig,
     pub super_digest: Option<String>,
     pub four_letter_words: Vec<[u8; 4]>,
+    /// SASL and enforced authentication.
+    pub auth: AuthConfig,
 }
 
 impl Default for EngineConfig {
@@ -49,6 +53,7 @@ impl Default for EngineConfig {
             prep: PrepConfig::default(),
             super_digest: None,
             four_letter_words: Vec::new(),
+            auth: AuthConfig::default(),
         }
     }
 }
@@ -68,8 +73,11 @@ struct Conn {
     state: ConnState,
     session_id: i64,
     inbuf: Vec<u8>,
-    /// Identities for ACL checks: ("ip", addr) plus whatever `addauth` added.
+    /// Identities for ACL checks: ("ip", addr) plus whatever `addauth`, SASL or
+    /// `add_auth_info` added.
     auth: Vec<Id>,
+    /// The connection's DIGEST-MD5 exchange, from its first SASL request on.
+    sasl: Option<crate::sasl::DigestMd5Server>,
     stats: ConnStats,
     /// The ConnectRequest had no readOnly byte (a pre-3.4 client).
     legacy_client: bool,
@@ -162,20 +170,11 @@ impl Engine {
                 session_id: 0,
                 inbuf: Vec::new(),
                 auth,
+                sasl: None,
                 stats: ConnStats::default(),
                 legacy_client: false,
             },
         );
-    }
-
-    /// Adds an identity established outside the request stream (a TLS client certificate),
-    /// as Apache's `ServerCnxn.addAuthInfo`: ACL checks and whoAmI see it from now on.
-    pub fn add_auth_info(&mut self, conn: ConnId, id: Id) {
-        if let Some(c) = self.conns.get_mut(&conn) {
-            if !c.auth.contains(&id) {
-                c.auth.push(id);
-            }
-        }
     }
 
     /// The socket is gone. The session lives on until it expires or is closed.

@@ -59,7 +59,13 @@ impl Engine {
                     continue;
                 };
                 let allowed = match &acl {
-                    Some(a) => check_acl(a, perms::READ, &conn.auth, self.cfg.prep.skip_acl),
+                    Some(a) => check_acl(
+                        a,
+                        perms::READ,
+                        &conn.auth,
+                        self.cfg.prep.skip_acl,
+                        &self.cfg.prep.providers,
+                    ),
                     None => true,
                 };
                 if !allowed {

@@ -3,7 +3,7 @@
 //! when the read succeeds, except exists, which also watches a missing node.
 
 use super::{ConnId, Engine};
-use crate::acl::check_acl;
+use crate::acl::{auth_info_order, check_acl, Providers};
 use crate::jute::Record;
 use crate::proto::{add_watch_mode, err, perms, xid};
 use crate::records::*;
@@ -46,7 +46,14 @@ impl Engine {
 
     fn readable(&self, conn: ConnId, path: &str, perm: i32) -> Result<&DataNode, i32> {
         let node = self.tree.node(path).ok_or(err::NO_NODE)?;
-        if !check_acl(node.acl(), perm, self.auth_of(conn), self.cfg.prep.skip_acl) {
+        let prep = &self.cfg.prep;
+        if !check_acl(
+            node.acl(),
+            perm,
+            self.auth_of(conn),
+            prep.skip_acl,
+            &prep.providers,
+        ) {
             return Err(err::NO_AUTH);
         }
         Ok(node)
@@ -114,9 +121,10 @@ impl Engine {
                 Ok(Box::new(move |w| write_multi_response(&results, w)))
             }
             Request::WhoAmI => {
-                let infos: Vec<ClientInfo> = java_set_order(self.auth_of(conn))
+                let providers = &self.cfg.prep.providers;
+                let infos: Vec<ClientInfo> = auth_info_order(self.auth_of(conn))
                     .into_iter()
-                    .map(client_info)
+                    .map(|id| client_info(id, providers))
                     .collect();
                 Ok(Box::new(move |w| infos.write(w)))
             }
@@ -181,6 +189,7 @@ impl Engine {
             perms::ADMIN,
             self.auth_of(conn),
             self.cfg.prep.skip_acl,
+            &self.cfg.prep.providers,
         );
         let acl: Vec<Acl> = n
             .acl()
@@ -261,28 +270,6 @@ impl Engine {
     }
 }
 
-/// The iteration order of the `ConcurrentHashMap`-backed set Apache keeps a connection's ids
-/// in: by bin (spread jute `Id.hashCode` masked to the table size), then insertion order.
-fn java_set_order(ids: &[Id]) -> Vec<&Id> {
-    fn string_hash(s: &str) -> i32 {
-        s.encode_utf16()
-            .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
-    }
-    let mut table = 16usize;
-    while ids.len() * 4 > table * 3 {
-        table *= 2;
-    }
-    let bin = |id: &Id| {
-        let h = 17i32.wrapping_mul(37).wrapping_add(string_hash(&id.scheme));
-        let h = h.wrapping_mul(37).wrapping_add(string_hash(&id.id));
-        let spread = (h ^ ((h as u32) >> 16) as i32) & 0x7fff_ffff;
-        spread as usize & (table - 1)
-    };
-    let mut out: Vec<&Id> = ids.iter().collect();
-    out.sort_by_key(|id| bin(id)); // stable: insertion order within a bin
-    out
-}
-
 fn mask_digest(a: &Acl) -> Acl {
     let user = a.id.id.split(':').next().unwrap_or_default();
     Acl {
@@ -294,15 +281,10 @@ fn mask_digest(a: &Acl) -> Acl {
     }
 }
 
-/// `AuthUtil.getClientInfos`: the user name as each provider reports it.
-fn client_info(id: &Id) -> ClientInfo {
-    let user = match id.scheme.as_str() {
-        "digest" => id.id.split(':').next().unwrap_or_default().to_string(),
-        "ip" | "x509" | "sasl" => id.id.clone(),
-        _ => String::new(),
-    };
+/// `AuthUtil.getClientInfos`: the user name as each id's provider reports it ("" without one).
+fn client_info(id: &Id, providers: &Providers) -> ClientInfo {
     ClientInfo {
         auth_scheme: id.scheme.clone(),
-        user,
+        user: providers.user_name(id).unwrap_or_default().to_string(),
     }
 }

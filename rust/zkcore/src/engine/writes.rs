@@ -35,6 +35,11 @@ impl Engine {
             self.close(conn, "request shorter than its header");
             return;
         };
+        if !super::sasl::exempt_from_enforcement(header.r#type)
+            && !self.authentication_enforced(conn, header.xid)
+        {
+            return;
+        }
         let body = &frame[r.position()..];
         self.handle_decoded(conn, &header, body, now_ms);
         self.note_request(conn, header.r#type, header.xid, now_ms);
@@ -43,6 +48,9 @@ impl Engine {
     fn handle_decoded(&mut self, conn: ConnId, header: &RequestHeader, body: &[u8], now_ms: i64) {
         match Request::decode(header.r#type, body, self.cfg.max_buffer_bytes) {
             Ok(req) => self.dispatch(conn, header.xid, req, now_ms),
+            // Apache reads a SASL request before anything else and drops the connection when
+            // it cannot.
+            Err(_) if header.r#type == op::SASL => self.close(conn, "malformed SASL request"),
             Err(JuteError::UnknownOpcode(_)) if header.r#type == op::CREATE_SESSION => {
                 self.reply_unimplemented(conn, header.xid)
             }
@@ -94,18 +102,7 @@ impl Engine {
                 self.out.frame(conn, |w| h.write(w));
             }
             Request::Auth(ref p) => self.handle_auth(conn, req_xid, p),
-            Request::Sasl(_) => {
-                // With no SASL server configured Apache answers OK with a null token.
-                let h = ReplyHeader {
-                    xid: req_xid,
-                    zxid: 0,
-                    err: err::OK,
-                };
-                self.out.frame(conn, |w| {
-                    h.write(w);
-                    SetSaslResponse { token: None }.write(w);
-                });
-            }
+            Request::Sasl(r) => self.handle_sasl(conn, req_xid, r.token),
             Request::CloseSession => self.close_session(sid, req_xid, Some(conn), now_ms),
             Request::Reconfig(_) => {
                 let txn = TxnBody::Error(ErrorTxn {

@@ -107,8 +107,7 @@ impl Server {
             auth: vec![ip("127.0.0.1")],
             config: PrepConfig {
                 extended_types: true,
-                skip_acl: false,
-                enforce_quota: false,
+                ..PrepConfig::default()
             },
         }
     }
@@ -766,7 +765,7 @@ mod pipelined {
         /// the txns that preparing each one after applying the ones before gives.
         #[test]
         fn pipelined_prep_matches_sequential(reqs in prop::collection::vec(request(), 1..25)) {
-            let config = PrepConfig { extended_types: true, skip_acl: false, enforce_quota: false };
+            let config = PrepConfig { extended_types: true, ..PrepConfig::default() };
             let ctx = |session: i64, zxid: i64| PrepContext {
                 session_id: session,
                 auth: &[],
