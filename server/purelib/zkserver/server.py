@@ -55,6 +55,9 @@ def new_engine(cfg: ServerConfig) -> Engine:
         extended_types=cfg.extended_types_enabled,
         skip_acl=cfg.skip_acl,
         super_digest=cfg.super_digest,
+        # x509 (and sasl as an ACL scheme) are known once their provider is registered.
+        auth_providers=sorted(cfg.security.auth_providers),
+        x509_super_user=cfg.security.x509_super_user,
         enforce_quota=cfg.security.enforce_quota,
     )
 
