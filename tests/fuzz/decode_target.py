@@ -15,8 +15,40 @@ import atheris
 with atheris.instrument_imports():
     from zkrecipes._core import Engine, JuteError, decode_request
 
-OPCODES = [1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 100, 101,
-           102, 103, 104, 105, 106, 107, -10, -11, 999]
+OPCODES = [
+    1,
+    2,
+    3,
+    4,
+    5,
+    6,
+    7,
+    8,
+    9,
+    11,
+    12,
+    13,
+    14,
+    15,
+    16,
+    17,
+    18,
+    19,
+    20,
+    21,
+    22,
+    100,
+    101,
+    102,
+    103,
+    104,
+    105,
+    106,
+    107,
+    -10,
+    -11,
+    999,
+]
 
 
 def one_input(data: bytes) -> None:
@@ -25,8 +57,12 @@ def one_input(data: bytes) -> None:
     opcode = OPCODES[data[0] % len(OPCODES)]
     with contextlib.suppress(JuteError):
         decode_request(opcode, data[1:])
-    engine = Engine(now_ms=1, min_session_timeout_ms=4000, max_session_timeout_ms=40000,
-                    max_buffer_bytes=1 << 16)
+    engine = Engine(
+        now_ms=1,
+        min_session_timeout_ms=4000,
+        max_session_timeout_ms=40000,
+        max_buffer_bytes=1 << 16,
+    )
     engine.open_connection(1, "127.0.0.1")
     engine.receive(1, data, 2)
 

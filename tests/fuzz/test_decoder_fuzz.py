@@ -27,8 +27,14 @@ def test_decoder_and_engine_survive_fuzzing(tmp_path: Path) -> None:
         # First byte picks the opcode in the target; the rest is the body or a whole stream.
         (corpus / f"seed{i}").write_bytes(bytes([i % 32]) + raw)
     proc = subprocess.run(
-        [sys.executable, str(HERE / "decode_target.py"), f"-runs={RUNS}", "-max_len=4096",
-         "-seed=1", str(corpus)],
+        [
+            sys.executable,
+            str(HERE / "decode_target.py"),
+            f"-runs={RUNS}",
+            "-max_len=4096",
+            "-seed=1",
+            str(corpus),
+        ],
         capture_output=True,
         text=True,
         timeout=600,

@@ -45,8 +45,17 @@ def test_readme_recipe_examples_run(zk_server: ZkTarget) -> None:
         for t in partners:
             t.start()
         names: dict[str, Any] = {"zk": zk, "print": record("print")}
-        for fn in ("work", "read", "write", "train", "start", "stop", "compute", "process",
-                   "compact"):
+        for fn in (
+            "work",
+            "read",
+            "write",
+            "train",
+            "start",
+            "stop",
+            "compute",
+            "process",
+            "compact",
+        ):
             names[fn] = record(fn)
         # Barrier.wait returns at once once nobody holds the barrier.
         exec(compile(_recipe_examples(), str(README), "exec"), names)

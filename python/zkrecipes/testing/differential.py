@@ -26,7 +26,7 @@ class Differential:
         self,
         servers: Mapping[str, ServerProcess],
         root: str,
-        server_factory: Callable[[str, dict[str, str | int]], ServerProcess],
+        server_factory: Callable[..., ServerProcess],
     ) -> None:
         self.servers = dict(servers)
         self.root = root
@@ -40,11 +40,15 @@ class Differential:
         self,
         settings: dict[str, str | int] | Callable[[str], dict[str, str | int]],
         scenario: Callable[[ZkTarget], T],
+        jvm_props: dict[str, str | int] | None = None,
     ) -> T:
         """Run on fresh servers started from the test defaults plus `settings` (or the
-        settings a function gives for each target name, e.g. distinct extra ports)."""
+        settings a function gives for each target name, e.g. distinct extra ports) and the
+        Java system properties `jvm_props` (Apache reads some settings only from those)."""
         servers = {
-            name: self._server_factory(name, settings(name) if callable(settings) else settings)
+            name: self._server_factory(
+                name, settings(name) if callable(settings) else settings, jvm_props
+            )
             for name in self.servers
         }
         return self._run_on(servers, scenario)

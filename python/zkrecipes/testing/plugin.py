@@ -90,12 +90,18 @@ def zk_client_factory(zk_target: ZkTarget) -> Callable[..., KazooClient]:
 @pytest.fixture
 def zk_server_factory(
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Callable[[str, dict[str, str | int]], ServerProcess]]:
-    """Start a dedicated server of a target kind with extra zoo.cfg settings; stopped after."""
+) -> Iterator[Callable[..., ServerProcess]]:
+    """Start a dedicated server of a target kind with extra zoo.cfg settings (and Java system
+    properties, which our server reads as settings too); stopped after."""
     started: list[ServerProcess] = []
 
-    def start(name: str, settings: dict[str, str | int]) -> ServerProcess:
-        server = make_server(name, tmp_path_factory.mktemp(f"{name}-zk-custom"), settings)
+    def start(
+        name: str,
+        settings: dict[str, str | int],
+        jvm_props: dict[str, str | int] | None = None,
+    ) -> ServerProcess:
+        workdir = tmp_path_factory.mktemp(f"{name}-zk-custom")
+        server = make_server(name, workdir, settings, jvm_props)
         started.append(server)
         return _start_or_skip(server)
 
@@ -110,7 +116,7 @@ def zk_server_factory(
 def differential(
     request: pytest.FixtureRequest,
     zk_root: str,
-    zk_server_factory: Callable[[str, dict[str, str | int]], ServerProcess],
+    zk_server_factory: Callable[..., ServerProcess],
 ) -> Differential:
     """Runs a scenario on every selected target and requires equal observations."""
     servers = {

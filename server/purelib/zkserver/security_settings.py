@@ -60,12 +60,25 @@ class SecuritySettings:
     jaas_config: Path | None = None
     jaas_section: str = "Server"
     sasl_super_user: str | None = None
+    # zookeeper.superUser.N: more SASL super users (Apache accepts any such suffix).
+    sasl_extra_super_users: set[str] = field(default_factory=set)
+    # zookeeper.SASLAuthenticationProvider.superPassword: the password of the JAAS user "super".
+    sasl_super_password: str | None = None
+    # zookeeper.letAnySaslUserDoX: a sasl ACL with this id matches every SASL user.
+    sasl_any_user_acl: str | None = None
     x509_super_user: str | None = None
     allow_sasl_failed_clients: bool = False
     session_require_client_sasl_auth: bool = False
     enforce_auth_enabled: bool = False
     enforce_auth_schemes: tuple[str, ...] = ()
     enforce_quota: bool = False
+
+    def sasl_super_users(self) -> list[str]:
+        """Every SASL id that is a super user (ZooKeeperServer.isSaslSuperUser)."""
+        users = set(self.sasl_extra_super_users)
+        if self.sasl_super_user is not None:
+            users.add(self.sasl_super_user)
+        return sorted(users)
 
     def effective_enforce_auth_schemes(self) -> tuple[str, ...]:
         """Apache's AuthenticationHelper: sessionRequireClientSASLAuth means "sasl" only."""
@@ -199,6 +212,8 @@ SECURITY_KEYS: dict[str, tuple[str, Callable[[str], object]]] = {
     "java.security.auth.login.config": ("jaas_config", Path),
     "sasl.serverconfig": ("jaas_section", str.strip),
     "superUser": ("sasl_super_user", str.strip),
+    "SASLAuthenticationProvider.superPassword": ("sasl_super_password", str),
+    "letAnySaslUserDoX": ("sasl_any_user_acl", str.strip),
     "X509AuthenticationProvider.superUser": ("x509_super_user", str.strip),
     "allowSaslFailedClients": ("allow_sasl_failed_clients", _flag),
     "sessionRequireClientSASLAuth": ("session_require_client_sasl_auth", _flag),
@@ -206,6 +221,9 @@ SECURITY_KEYS: dict[str, tuple[str, Callable[[str], object]]] = {
     "enforce.auth.schemes": ("enforce_auth_schemes", _list),
     "enforceQuota": ("enforce_quota", _flag),
 }
+
+# Keys with a free suffix, like authProvider.N.
+SUFFIXED_PREFIXES = ("authProvider.", "superUser.")
 
 # Accepted and ignored: they tune parts of Apache this server does not have.
 IGNORED_PREFIXES = ("ssl.quorum.", "kerberos.", "ssl.sslProvider", "sslQuorum")
@@ -215,16 +233,14 @@ def canonical_key(key: str) -> str:
     """``zookeeper.X`` (a system property) names the same setting as zoo.cfg's ``X``."""
     if key.startswith("zookeeper."):
         rest = key[len("zookeeper.") :]
-        if rest in SECURITY_KEYS or rest.startswith("authProvider."):
+        if rest in SECURITY_KEYS or rest.startswith(SUFFIXED_PREFIXES):
             return rest
     return key
 
 
 def is_security_key(key: str) -> bool:
     key = canonical_key(key)
-    return (
-        key in SECURITY_KEYS or key.startswith("authProvider.") or key.startswith(IGNORED_PREFIXES)
-    )
+    return key in SECURITY_KEYS or key.startswith(SUFFIXED_PREFIXES + IGNORED_PREFIXES)
 
 
 def apply_security_setting(settings: SecuritySettings, key: str, value: str) -> None:
@@ -232,6 +248,9 @@ def apply_security_setting(settings: SecuritySettings, key: str, value: str) -> 
     key = canonical_key(key)
     if key.startswith("authProvider."):
         settings.auth_providers.add(_provider(value))
+        return
+    if key.startswith("superUser."):
+        settings.sasl_extra_super_users.add(value.strip())
         return
     if key.startswith(IGNORED_PREFIXES):
         return

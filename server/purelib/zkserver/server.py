@@ -21,6 +21,7 @@ from zkrecipes._core import Engine, TxnLog, recover
 from zkserver import fourletter
 from zkserver.config import ServerConfig
 from zkserver.durability import CommitPipeline, open_database
+from zkserver.jaas import server_sasl_users
 from zkserver.memory import release_free_memory
 from zkserver.purge import start_autopurge
 from zkserver.sessions import SessionExpiry
@@ -44,7 +45,9 @@ def mono_ms() -> int:
     return time.monotonic_ns() // 1_000_000
 
 
-def new_engine(cfg: ServerConfig) -> Engine:
+def new_engine(cfg: ServerConfig, sasl_users: dict[str, str] | None = None) -> Engine:
+    """The engine for `cfg`; `sasl_users` are the JAAS DIGEST-MD5 users (None: no SASL)."""
+    sec = cfg.security
     # Session ids embed the start time; wall clock keeps them unique across reboots.
     return Engine(
         now_ms=now_ms(),
@@ -56,9 +59,14 @@ def new_engine(cfg: ServerConfig) -> Engine:
         skip_acl=cfg.skip_acl,
         super_digest=cfg.super_digest,
         # x509 (and sasl as an ACL scheme) are known once their provider is registered.
-        auth_providers=sorted(cfg.security.auth_providers),
-        x509_super_user=cfg.security.x509_super_user,
-        enforce_quota=cfg.security.enforce_quota,
+        auth_providers=sorted(sec.auth_providers),
+        sasl_users=sasl_users,
+        sasl_super_users=sec.sasl_super_users(),
+        allow_sasl_failed_clients=sec.allow_sasl_failed_clients,
+        enforce_auth_schemes=list(sec.effective_enforce_auth_schemes()),
+        x509_super_user=sec.x509_super_user,
+        sasl_any_user_acl=sec.sasl_any_user_acl,
+        enforce_quota=sec.enforce_quota,
     )
 
 
@@ -141,7 +149,9 @@ class ClientConnection(asyncio.Protocol):
 class ZooKeeperServer:
     def __init__(self, cfg: ServerConfig) -> None:
         self.cfg = cfg
-        self.engine = new_engine(cfg)
+        # Read once: a JAAS file that cannot be used stops the start (JaasError).
+        self.sasl_users = server_sasl_users(cfg.security)
+        self.engine = new_engine(cfg, self.sasl_users)
         self.expiry = SessionExpiry(cfg.tick_time_ms)
         self.pipeline: CommitPipeline | None = None
         self.txn_log: TxnLog | None = None
@@ -326,7 +336,7 @@ class ZooKeeperServer:
         self.pipeline = None
         for c in list(self.conns.values()):
             c.abort()
-        engine = new_engine(self.cfg)
+        engine = new_engine(self.cfg, self.sasl_users)
         try:
             db = recover(
                 str(self.cfg.data_dir / "version-2"),
