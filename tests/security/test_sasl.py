@@ -12,7 +12,7 @@ from kazoo.exceptions import AuthFailedError, NoAuthError
 from kazoo.security import make_acl, make_digest_acl_credential
 
 from zkrecipes.testing.differential import Differential
-from zkrecipes.testing.rawclient import OP_AUTH, OP_SASL, auth_body, buffer
+from zkrecipes.testing.rawclient import AUTH_XID, OP_AUTH, OP_SASL, auth_body, buffer
 from zkrecipes.testing.sasl import digest_md5_login
 from zkrecipes.testing.targets import ZkTarget
 from zkrecipes.testing.zkcli import run_zkcli
@@ -211,7 +211,7 @@ def test_enforce_auth_accepts_any_listed_scheme(differential: Differential, jaas
         seen["anonymous"] = (get_error(anonymous, target.root), connection_after(anonymous))
         anonymous.close()
         digest = raw_session(target)
-        seen["digest auth"] = digest.call(OP_AUTH, auth_body("digest", b"carol:pw")).err
+        seen["digest auth"] = digest.call(OP_AUTH, auth_body("digest", b"carol:pw"), AUTH_XID).err
         seen["digest"] = get_error(digest, target.root)
         close_quietly(digest)
         sasl = raw_login(target, "alice")

@@ -215,6 +215,8 @@ class RawSession:
     # Set for a TLS port: the socket is wrapped (and the TLS handshake done) before the
     # ConnectRequest is sent.
     tls: ssl.SSLContext | None = None
+    # The local address to connect from (another loopback address gives another ip identity).
+    source_host: str | None = None
 
     def connect(
         self,
@@ -224,7 +226,10 @@ class RawSession:
         last_zxid_seen: int = 0,
         read_only: bool = False,
     ) -> ConnectResponse:
-        self.sock = socket.create_connection((self.host, self.port), timeout=self.socket_timeout_s)
+        source = None if self.source_host is None else (self.source_host, 0)
+        self.sock = socket.create_connection(
+            (self.host, self.port), timeout=self.socket_timeout_s, source_address=source
+        )
         if self.tls is not None:
             self.sock = self.tls.wrap_socket(self.sock, server_hostname=self.host)
         request = connect_request(timeout_ms, session_id, password, last_zxid_seen, read_only)
