@@ -8,11 +8,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from kazoo.client import KazooClient
 from kazoo.exceptions import AuthFailedError, NoAuthError
 from kazoo.security import make_acl, make_digest_acl_credential
 
 from zkrecipes.testing.differential import Differential
-from zkrecipes.testing.rawclient import AUTH_XID, OP_AUTH, OP_SASL, auth_body, buffer
+from zkrecipes.testing.ports import LOOPBACK, free_port
+from zkrecipes.testing.rawclient import AUTH_XID, OP_AUTH, OP_SASL, RawSession, auth_body, buffer
 from zkrecipes.testing.sasl import digest_md5_login
 from zkrecipes.testing.targets import ZkTarget
 from zkrecipes.testing.zkcli import run_zkcli
@@ -21,6 +23,7 @@ from zkrecipes.testing.zoocfg import server_settings, write_zoo_cfg
 from .sasl_setup import (
     AUTH_FAILED,
     NO_AUTH,
+    SASL_PROVIDER,
     SESSION_CLOSED_REQUIRE_SASL_AUTH,
     client_jaas,
     close_quietly,
@@ -32,10 +35,12 @@ from .sasl_setup import (
     raw_login,
     raw_session,
     sasl_kazoo,
+    sasl_options,
     sasl_settings,
     who_am_i,
     write_server_jaas,
 )
+from .tls_setup import ALICE, client_context, make_pki, secure_port
 
 FAILED_ATTEMPTS = 100
 
@@ -322,3 +327,67 @@ def test_unusable_jaas_stops_our_server(tmp_path: Path, jaas_text: str, message:
     assert done.returncode == 2, done.stderr
     assert "configuration error" in done.stderr and message in done.stderr
     assert "jaas.conf" in done.stderr
+
+
+def test_readme_tls_and_sasl_example(
+    differential: Differential, jaas: Path, tmp_path: Path
+) -> None:
+    """The README's zoo.cfg (TLS with client certificates, SASL required) and jaas.conf, with
+    only paths, ports, user names and subjects changed: kazoo over TLS with DIGEST-MD5 gets in; a session without
+    SASL, plaintext or TLS, is refused with -124."""
+    pki = make_pki(tmp_path)
+
+    def settings(_name: str) -> dict[str, str | int]:
+        return {
+            "secureClientPort": free_port(),
+            "secureClientPortAddress": LOOPBACK,
+            "serverCnxnFactory": "org.apache.zookeeper.server.NettyServerCnxnFactory",
+            "ssl.keyStore.location": str(pki.server_keystore()),
+            "ssl.keyStore.type": "PEM",
+            "ssl.trustStore.location": str(pki.truststore()),
+            "ssl.trustStore.type": "PEM",
+            "ssl.clientAuth": "need",
+            "authProvider.1": SASL_PROVIDER,
+            "authProvider.2": "org.apache.zookeeper.server.auth.X509AuthenticationProvider",
+            "sessionRequireClientSASLAuth": "true",
+            "superUser": "super",
+            "X509AuthenticationProvider.superUser": ALICE,
+        }
+
+    def scenario(target: ZkTarget) -> object:
+        cert, key = pki.client_files("bob")
+        client = KazooClient(
+            hosts=f"{LOOPBACK}:{secure_port(target)}",
+            use_ssl=True,
+            ca=str(pki.truststore()),
+            certfile=str(cert),
+            keyfile=str(key),
+            verify_certs=True,
+            sasl_options=sasl_options("bob"),
+            timeout=4.0,
+        )
+        client.start(timeout=15)
+        try:
+            client.ensure_path(target.root)
+            node = f"{target.root}/secured"
+            client.create(node, b"tls+sasl", acl=[make_acl("sasl", "bob", all=True)])
+            seen: dict[str, object] = {"data": client.get(node)[0]}
+        finally:
+            client.stop()
+            client.close()
+        plain = raw_session(target)
+        seen["plaintext, no SASL"] = (get_error(plain, node), connection_after(plain))
+        plain.close()
+        tls_only = RawSession(LOOPBACK, secure_port(target), tls=client_context(pki, "bob"))
+        tls_only.connect()
+        seen["TLS, no SASL"] = (get_error(tls_only, node), connection_after(tls_only))
+        tls_only.close()
+        return seen
+
+    observed = differential.run_with_settings(settings, scenario, jvm_props(jaas))
+    refused = (SESSION_CLOSED_REQUIRE_SASL_AUTH, "closed")
+    assert observed == {
+        "data": b"tls+sasl",
+        "plaintext, no SASL": refused,
+        "TLS, no SASL": refused,
+    }
