@@ -6,6 +6,7 @@ __all__ = [
     "CorruptFileError",
     "Engine",
     "JuteError",
+    "LogSyncer",
     "PersistError",
     "RecoveredDatabase",
     "SnapshotJob",
@@ -125,6 +126,16 @@ class TxnLog:
     def current_file(self) -> str | None: ...
     @property
     def force_sync(self) -> bool: ...
+
+@final
+class LogSyncer:
+    """Group commit of a TxnLog on a native thread; `fileno()` is readable after each sync."""
+
+    def __new__(cls, log: TxnLog, durable_zxid: int) -> Self: ...
+    def fileno(self) -> int: ...
+    def request(self) -> None: ...
+    def completed(self) -> int: ...
+    def close(self) -> None: ...
 
 @final
 class RecoveredDatabase:

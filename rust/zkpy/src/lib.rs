@@ -4,6 +4,7 @@
 mod engine;
 mod errors;
 mod persist;
+mod syncer;
 
 use pyo3::prelude::*;
 
@@ -17,6 +18,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(engine::digest_id, m)?)?;
     m.add_function(wrap_pyfunction!(engine::decode_request, m)?)?;
     m.add_class::<persist::TxnLog>()?;
+    m.add_class::<syncer::LogSyncer>()?;
     m.add_class::<persist::RecoveredDatabase>()?;
     m.add("PersistError", m.py().get_type::<persist::PersistError>())?;
     m.add(

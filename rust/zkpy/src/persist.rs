@@ -59,6 +59,21 @@ impl TxnLog {
             .map_err(|_| PersistError::new_err("the txn log failed in another thread"))
     }
 
+    /// `with` for a thread without the GIL: errors as text.
+    pub(crate) fn with_core<R>(
+        &self,
+        f: impl FnOnce(&mut txnlog::TxnLog) -> Result<R, CoreError>,
+    ) -> Result<R, String> {
+        let mut g = self
+            .inner
+            .lock()
+            .map_err(|_| "the txn log failed in another thread".to_string())?;
+        let log = g
+            .as_mut()
+            .ok_or_else(|| "the txn log is closed".to_string())?;
+        f(log).map_err(|e| e.to_string())
+    }
+
     pub(crate) fn with<R>(
         &self,
         f: impl FnOnce(&mut txnlog::TxnLog) -> Result<R, CoreError>,

@@ -4,8 +4,9 @@ The engine applies a write at once and appends its txn to the log (in Rust, insi
 call). Nothing produced after that apply may reach a client before the txn is on disk, or a
 crash could forget a write someone saw. So every engine output is tagged with the last zxid
 applied when it was produced and waits in FIFO order until the log is synced up to that zxid.
-One fdatasync runs at a time, in a worker thread; everything appended meanwhile rides on the
-next one (Apache's SyncRequestProcessor batching).
+One fdatasync runs at a time, on a native thread (`LogSyncer`) that never needs the GIL: it
+wakes the event loop through a socket when a sync is done. Everything appended meanwhile rides
+on the next one, which starts at once (Apache's SyncRequestProcessor batching).
 
 Snapshots: after a randomised number of txns (Apache: snapCount/2 + random(snapCount/2)) the
 log is rolled and a copy of the state is written by a worker thread.
@@ -21,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from zkrecipes._core import Engine, TxnLog, recover
+from zkrecipes._core import Engine, LogSyncer, TxnLog, recover
 from zkserver.config import ServerConfig
 from zkserver.memory import release_free_memory
 
@@ -100,6 +101,9 @@ class CommitPipeline:
         self._snap_threshold = self._next_threshold()
         self._snapshotting = False
         self._tasks: set[asyncio.Task[None]] = set()
+        self._loop = asyncio.get_running_loop()
+        self._syncer: LogSyncer | None = LogSyncer(txn_log, self.durable_zxid)
+        self._loop.add_reader(self._syncer.fileno(), self._synced)
 
     def _next_threshold(self) -> int:
         half = max(1, self.cfg.snap_count // 2)
@@ -117,28 +121,33 @@ class CommitPipeline:
             return
         self.pending.append((gate, out))
         if not self._syncing and self._failed is None:
-            self._spawn(self._sync_loop())
+            self._request_sync()
+
+    def _request_sync(self) -> None:
+        if self._syncer is not None:
+            self._syncing = True
+            self._syncer.request()
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _sync_loop(self) -> None:
-        self._syncing = True
+    def _synced(self) -> None:
+        """The syncer finished a sync: release what it made durable, start the next."""
+        if self._syncer is None:
+            return
         try:
-            while self.pending and self._failed is None:
-                target = self.engine.last_zxid
-                try:
-                    await asyncio.to_thread(self.txn_log.commit)
-                except OSError as e:
-                    self._fail(e)
-                    return
-                self.durable_zxid = max(self.durable_zxid, target)
-                self._release()
-                self._maybe_snapshot()
-        finally:
-            self._syncing = False
+            durable = self._syncer.completed()
+        except OSError as e:
+            self._fail(e)
+            return
+        self._syncing = False
+        self.durable_zxid = max(self.durable_zxid, durable)
+        self._release()
+        self._maybe_snapshot()
+        if self.pending and self._failed is None:
+            self._request_sync()
 
     def _release(self) -> None:
         while self.pending and self.pending[0][0] <= self.durable_zxid:
@@ -147,6 +156,7 @@ class CommitPipeline:
 
     def _fail(self, e: Exception) -> None:
         self._failed = e
+        self.close()
         dropped = len(self.pending)
         self.pending.clear()
         log.error("the txn log cannot be written (%s): %d outputs dropped", e, dropped)
@@ -179,10 +189,19 @@ class CommitPipeline:
             release_free_memory()
 
     async def drain(self) -> None:
-        """Waits until every queued output has been released (for shutdown)."""
+        """Waits until every queued output has been released, then stops the syncer (for
+        shutdown)."""
         for _ in range(1000):
             if not self.pending or self._failed is not None:
-                return
+                break
             if not self._syncing:
-                self._spawn(self._sync_loop())
+                self._request_sync()
             await asyncio.sleep(0.005)
+        self.close()
+
+    def close(self) -> None:
+        """Stops the sync thread; outputs still pending stay unreleased."""
+        syncer, self._syncer = self._syncer, None
+        if syncer is not None:
+            self._loop.remove_reader(syncer.fileno())
+            syncer.close()
