@@ -333,8 +333,8 @@ def test_readme_tls_and_sasl_example(
     differential: Differential, jaas: Path, tmp_path: Path
 ) -> None:
     """The README's zoo.cfg (TLS with client certificates, SASL required) and jaas.conf, with
-    only paths, ports, user names and subjects changed: kazoo over TLS with DIGEST-MD5 gets in; a session without
-    SASL, plaintext or TLS, is refused with -124."""
+    only paths, ports, user names and subjects changed: kazoo over TLS with DIGEST-MD5 gets
+    in; a session without SASL, plaintext or TLS, is refused with -124."""
     pki = make_pki(tmp_path)
 
     def settings(_name: str) -> dict[str, str | int]:
