@@ -1,12 +1,13 @@
 //! A node's child set. Each entry is the child's full path, the same allocation the child
-//! node keeps, so a child costs its parent one pointer pair rather than a copy of its name.
+//! node keeps, so a child costs its parent one pointer rather than a copy of its name.
 //! Entries are ordered and found by full path: every entry of one set starts with the same
 //! parent path and slash, so that is the byte order of the names.
 
 use std::borrow::Borrow;
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
-use std::sync::Arc;
+
+use super::shared_path::SharedPath;
 
 /// The last component of a path ("" for "/"). A byte loop from the end, as names are short
 /// ('/' never occurs inside a multi-byte character, so the cut is on a character boundary).
@@ -20,7 +21,7 @@ pub(super) fn last_component(path: &str) -> &str {
 }
 
 #[derive(Debug, Clone)]
-pub(super) struct ChildPath(Arc<str>);
+pub(super) struct ChildPath(SharedPath);
 
 impl ChildPath {
     pub(super) fn name(&self) -> &str {
@@ -67,7 +68,7 @@ pub(super) struct Children(Option<Box<BTreeSet<ChildPath>>>);
 impl Children {
     /// The set of the children at `paths`, in any order, no path twice. Built in one pass,
     /// which packs the set's nodes full (inserting in order leaves them about half full).
-    pub(super) fn from_paths(paths: Vec<Arc<str>>) -> Self {
+    pub(super) fn from_paths(paths: Vec<SharedPath>) -> Self {
         if paths.is_empty() {
             return Children(None);
         }
@@ -75,7 +76,7 @@ impl Children {
     }
 
     /// Adds the child at `path`; false if it is there already.
-    pub(super) fn insert(&mut self, path: Arc<str>) -> bool {
+    pub(super) fn insert(&mut self, path: SharedPath) -> bool {
         self.0
             .get_or_insert_with(Box::default)
             .insert(ChildPath(path))

@@ -14,6 +14,7 @@ mod children;
 mod node_map;
 mod ops;
 mod quota;
+mod shared_path;
 mod snapshot_io;
 #[cfg(test)]
 mod tests;
@@ -27,7 +28,12 @@ pub use crate::quota::{LIMIT_NODE, STAT_NODE};
 use crate::records::{Acl, Id, Stat, StatPersisted};
 use children::Children;
 use node_map::NodeMap;
+use shared_path::SharedPath;
 pub use snapshot_io::SnapshotTreeBuilder;
+
+/// An ACL list as nodes share it: a one-word pointer (a node is kept under a malloc size
+/// class boundary).
+pub type AclList = Arc<Vec<Acl>>;
 
 /// One znode. `stat` is what Apache persists; `stat()` is what clients see.
 ///
@@ -37,16 +43,16 @@ pub use snapshot_io::SnapshotTreeBuilder;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataNode {
     /// The tree key: "/" for the root.
-    path: Arc<str>,
+    path: SharedPath,
     pub data: Option<Box<[u8]>>,
     pub stat: StatPersisted,
     /// Shared with every node that has the same list (see `DataTree::intern_acl`).
-    acl: Arc<[Acl]>,
+    acl: AclList,
     children: Children,
 }
 
 impl DataNode {
-    fn new(path: Arc<str>, data: Option<Box<[u8]>>, acl: Arc<[Acl]>, stat: StatPersisted) -> Self {
+    fn new(path: SharedPath, data: Option<Box<[u8]>>, acl: AclList, stat: StatPersisted) -> Self {
         DataNode {
             path,
             data,
@@ -187,7 +193,7 @@ pub struct DataTree {
     quota_size_drift: i64,
     /// The distinct ACL lists in use, shared by the nodes that carry them: trees hold few
     /// distinct lists, so this saves a list per node (Apache keeps a reference-counted cache).
-    acl_lists: Vec<Arc<[Acl]>>,
+    acl_lists: Vec<AclList>,
 }
 
 impl Default for DataTree {
@@ -236,7 +242,7 @@ impl DataTree {
     /// The shared copy of `acl`.
     /// `intern_acl` for a list that is already an `Arc`: a list seen before is found by
     /// pointer, and a new one is kept without copying it.
-    fn share_acl(&mut self, acl: Arc<[Acl]>) -> Arc<[Acl]> {
+    fn share_acl(&mut self, acl: AclList) -> AclList {
         if let Some(a) = self
             .acl_lists
             .iter()
@@ -250,11 +256,11 @@ impl DataTree {
         acl
     }
 
-    fn intern_acl(&mut self, acl: &[Acl]) -> Arc<[Acl]> {
+    fn intern_acl(&mut self, acl: &[Acl]) -> AclList {
         if let Some(a) = self.acl_lists.iter().find(|a| a.as_ref() == acl) {
             return a.clone();
         }
-        let a: Arc<[Acl]> = Arc::from(acl);
+        let a: AclList = Arc::new(acl.to_vec());
         if self.acl_lists.len() < SHARED_ACL_LISTS_MAX {
             self.acl_lists.push(a.clone());
         }

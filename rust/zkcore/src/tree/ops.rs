@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use super::children::Children;
+use super::shared_path::SharedPath;
 use super::{key, node_size, owner_kind, DataNode, DataTree, OwnerKind, TreeEvent, TreeEventKind};
 use crate::proto::err;
 use crate::records::{Acl, Stat, StatPersisted};
@@ -70,7 +71,7 @@ impl DataTree {
             return Err(err::NODE_EXISTS);
         }
         let parent_cversion = n.parent_cversion;
-        let path: Arc<str> = n.path.into();
+        let path = SharedPath::from(n.path);
         self.change(parent, |p| {
             let cv = if parent_cversion == -1 {
                 p.stat.cversion + 1

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use super::children::Children;
-use super::{key, node_size, DataNode, DataTree};
+use super::shared_path::SharedPath;
+use super::{key, node_size, AclList, DataNode, DataTree};
 use crate::records::{Acl, StatPersisted};
 
 impl DataTree {
@@ -32,7 +33,7 @@ impl DataTree {
     ) -> Result<DataTree, String> {
         let mut b = SnapshotTreeBuilder::new(last_processed_zxid, 0);
         for (path, data, acl, stat) in nodes {
-            b.add(path, data, acl.into(), stat)?;
+            b.add(path, data, Arc::new(acl), stat)?;
         }
         b.finish()
     }
@@ -58,7 +59,7 @@ pub struct SnapshotTreeBuilder {
     /// Snapshots list nodes depth first, so a node's children are all known once the walk
     /// leaves it; its child set is then built in one go, which packs it tighter than adding
     /// the children one by one.
-    open: Vec<(Arc<str>, Vec<Arc<str>>)>,
+    open: Vec<(SharedPath, Vec<SharedPath>)>,
 }
 
 impl SnapshotTreeBuilder {
@@ -79,10 +80,10 @@ impl SnapshotTreeBuilder {
         &mut self,
         path: String,
         data: Option<Vec<u8>>,
-        acl: Arc<[Acl]>,
+        acl: AclList,
         stat: StatPersisted,
     ) -> Result<(), String> {
-        let k: Arc<str> = if path.is_empty() {
+        let k: SharedPath = if path.is_empty() {
             "/".into()
         } else {
             path.into()

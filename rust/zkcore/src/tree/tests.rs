@@ -662,3 +662,10 @@ fn children_stay_in_byte_order_through_creates_and_deletes() {
     let rc = run(&mut t, zxid, create_with("/pa/c", b""));
     assert_eq!(rc.err, err::NODE_EXISTS);
 }
+
+#[test]
+fn a_node_stays_within_its_malloc_size_class() {
+    // With the 16-byte Arc header, 104 bytes make a 120-byte request: glibc's 128-byte
+    // chunk. Eight bytes more cost every node 16.
+    assert!(size_of::<DataNode>() <= 104, "{}", size_of::<DataNode>());
+}
