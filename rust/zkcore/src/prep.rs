@@ -255,7 +255,7 @@ impl Stage<'_, '_> {
                 stat: &n.stat,
                 child_count: n.num_children(),
                 acl: n.acl(),
-                data_len: n.data.as_ref().map_or(0, Vec::len),
+                data_len: n.data.as_ref().map_or(0, |d| d.len()),
             }),
         }
     }

@@ -73,7 +73,10 @@ fn round_trip_and_layout() {
     );
     assert_same_tree(&tree, &snap.tree);
     assert_eq!(snap.tree.node("/app/null").unwrap().data, None);
-    assert_eq!(snap.tree.node("/app/empty").unwrap().data, Some(vec![]));
+    assert_eq!(
+        snap.tree.node("/app/empty").unwrap().data,
+        Some(Box::default())
+    );
     assert_eq!(
         snap.tree.node("/secret").unwrap().acl(),
         digest_acl().as_slice()

@@ -173,7 +173,7 @@ impl Engine {
 
     fn get_data(&self, conn: ConnId, path: &str) -> Result<(Option<Vec<u8>>, Stat), i32> {
         let n = self.readable(conn, path, perms::READ)?;
-        Ok((n.data.clone(), n.stat()))
+        Ok((n.data.as_deref().map(<[u8]>::to_vec), n.stat()))
     }
 
     fn get_children(&self, conn: ConnId, path: &str) -> Result<(Vec<String>, Stat), i32> {

@@ -19,7 +19,7 @@ use crate::digest::DIGEST_VERSION;
 use crate::jute::{JuteError, Reader, Record, Writer};
 use crate::proto::perms;
 use crate::records::{Acl, FileHeader, Id, StatPersisted};
-use crate::tree::{DataTree, SnapshotTreeBuilder};
+use crate::tree::{AclList, DataTree, SnapshotTreeBuilder};
 
 pub const SNAP_MAGIC: i32 = i32::from_be_bytes(*b"ZKSN");
 pub const SNAP_VERSION: i32 = 2;
@@ -308,13 +308,13 @@ pub fn parse_snapshot(bytes: &[u8], zxid: i64) -> Result<SnapshotParts, ParseErr
         let id = r.read_i64().map_err(jerr)?;
         sessions.push((id, r.read_i32().map_err(jerr)?));
     }
-    let mut acls: HashMap<i64, Arc<[Acl]>> = HashMap::new();
+    let mut acls: HashMap<i64, AclList> = HashMap::new();
     let count = r.read_i32().map_err(jerr)?;
     for _ in 0..count.max(0) {
         let i = r.read_i64().map_err(jerr)?;
-        acls.insert(i, r.read_vec::<Acl>().map_err(jerr)?.into());
+        acls.insert(i, Arc::new(r.read_vec::<Acl>().map_err(jerr)?));
     }
-    let open: Arc<[Acl]> = open_acl().into();
+    let open: AclList = Arc::new(open_acl());
     // Nodes go straight into the tree as they are read; a bad seal discards it.
     // A node takes at least ~90 bytes in a snapshot (path, stat, ACL index); ~190 with 100
     // bytes of data. Sizing for the latter rarely needs a second table.

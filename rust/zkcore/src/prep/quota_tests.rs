@@ -114,7 +114,7 @@ impl Server {
 
     fn stats(&self, path: &str) -> String {
         let node = self.tree.node(&stat_path(path)).expect("stats node");
-        String::from_utf8(node.data.clone().unwrap_or_default()).unwrap()
+        String::from_utf8(node.data.as_deref().unwrap_or_default().to_vec()).unwrap()
     }
 }
 

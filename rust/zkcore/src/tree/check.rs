@@ -15,29 +15,27 @@ impl DataTree {
     }
 
     fn check_links(&self) -> Result<(), String> {
-        for (path, node) in &self.nodes {
+        for node in self.nodes.values() {
+            let path = node.path();
             if path != "/" {
                 let (parent, name) = path.rsplit_once('/').ok_or(format!("bad path {path:?}"))?;
                 let p = self
                     .nodes
                     .get(key(parent))
                     .ok_or(format!("{path}: parent missing"))?;
-                if !p.children.contains(name) {
+                if name.is_empty() || !p.children.contains(path) {
                     return Err(format!("{path}: not listed by its parent"));
                 }
             }
-            for c in &node.children {
+            for c in node.children.iter() {
                 let cp = if path == "/" {
-                    format!("/{c}")
+                    format!("/{}", c.name())
                 } else {
-                    format!("{path}/{c}")
+                    format!("{path}/{}", c.name())
                 };
-                if !self.nodes.contains_key(&cp) {
-                    return Err(format!("{path}: lists missing child {c}"));
+                if cp != c.path() || !self.nodes.contains_key(&cp) {
+                    return Err(format!("{path}: lists missing child {}", c.path()));
                 }
-            }
-            if node.digest != node.compute_digest(path) {
-                return Err(format!("{path}: stale node digest"));
             }
         }
         Ok(())
@@ -46,16 +44,17 @@ impl DataTree {
     fn check_indexes(&self) -> Result<(), String> {
         let mut eph: BTreeMap<i64, BTreeSet<&str>> = BTreeMap::new();
         let (mut containers, mut ttls) = (BTreeSet::new(), BTreeSet::new());
-        for (path, node) in &self.nodes {
+        for node in self.nodes.values() {
+            let path = node.path();
             match owner_kind(node.stat.ephemeral_owner) {
                 OwnerKind::Ephemeral(s) => {
-                    eph.entry(s).or_default().insert(path.as_str());
+                    eph.entry(s).or_default().insert(path);
                 }
                 OwnerKind::Container => {
-                    containers.insert(path.clone());
+                    containers.insert(path.to_string());
                 }
                 OwnerKind::Ttl => {
-                    ttls.insert(path.clone());
+                    ttls.insert(path.to_string());
                 }
                 OwnerKind::Persistent => {}
             }
@@ -79,14 +78,14 @@ impl DataTree {
         let digest = self
             .nodes
             .values()
-            .fold(0i64, |acc, n| acc.wrapping_add(n.digest));
+            .fold(0i64, |acc, n| acc.wrapping_add(n.digest()));
         if digest != self.digest {
             return Err(format!("digest {} != recomputed {digest}", self.digest));
         }
         let size: i64 = self
             .nodes
-            .iter()
-            .map(|(p, n)| node_size(p, n.data.as_deref()))
+            .values()
+            .map(|n| node_size(n.path(), n.data.as_deref()))
             .sum();
         if size - self.quota_size_drift != self.data_size {
             return Err(format!("data size {} != recomputed {size}", self.data_size));

@@ -10,8 +10,11 @@
 
 mod apply;
 mod check;
+mod children;
+mod node_map;
 mod ops;
 mod quota;
+mod shared_path;
 mod snapshot_io;
 #[cfg(test)]
 mod tests;
@@ -23,35 +26,49 @@ use crate::digest::node_digest;
 use crate::proto::{ephemeral_owner, event, perms};
 pub use crate::quota::{LIMIT_NODE, STAT_NODE};
 use crate::records::{Acl, Id, Stat, StatPersisted};
+use children::Children;
+use node_map::NodeMap;
+use shared_path::SharedPath;
 pub use snapshot_io::SnapshotTreeBuilder;
 
+/// An ACL list as nodes share it: a one-word pointer (a node is kept under a malloc size
+/// class boundary).
+pub type AclList = Arc<Vec<Acl>>;
+
 /// One znode. `stat` is what Apache persists; `stat()` is what clients see.
+///
+/// Kept small because a tree holds millions: the path lives here (the node table has no
+/// separate key, and the parent's child set shares it), data is an exact-size box, and the
+/// node's digest is recomputed rather than stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataNode {
-    pub data: Option<Vec<u8>>,
+    /// The tree key: "/" for the root.
+    path: SharedPath,
+    pub data: Option<Box<[u8]>>,
     pub stat: StatPersisted,
     /// Shared with every node that has the same list (see `DataTree::intern_acl`).
-    acl: Arc<[Acl]>,
-    children: BTreeSet<String>,
-    /// This node's current contribution to the tree digest.
-    digest: i64,
+    acl: AclList,
+    children: Children,
 }
 
 impl DataNode {
-    fn new(path: &str, data: Option<Vec<u8>>, acl: Arc<[Acl]>, stat: StatPersisted) -> Self {
-        let mut n = DataNode {
+    fn new(path: SharedPath, data: Option<Box<[u8]>>, acl: AclList, stat: StatPersisted) -> Self {
+        DataNode {
+            path,
             data,
             stat,
             acl,
-            children: BTreeSet::new(),
-            digest: 0,
-        };
-        n.digest = n.compute_digest(path);
-        n
+            children: Children::default(),
+        }
     }
 
-    fn compute_digest(&self, path: &str) -> i64 {
-        node_digest(path, self.data.as_deref(), &self.stat)
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// This node's contribution to the tree digest.
+    fn digest(&self) -> i64 {
+        node_digest(&self.path, self.data.as_deref(), &self.stat)
     }
 
     pub fn acl(&self) -> &[Acl] {
@@ -60,11 +77,7 @@ impl DataNode {
 
     /// Child names, in byte order.
     pub fn children(&self) -> impl Iterator<Item = &str> {
-        self.children.iter().map(String::as_str)
-    }
-
-    pub fn has_child(&self, name: &str) -> bool {
-        self.children.contains(name)
+        self.children.iter().map(|c| c.name())
     }
 
     pub fn num_children(&self) -> i32 {
@@ -163,9 +176,7 @@ pub struct DataTree {
     /// Keyed by path; the root is "/" (Apache also maps "" to it).
     /// Nodes are shared with snapshot copies of the tree and copied on write, so copying
     /// the tree for a background snapshot costs a pointer per node, not the data.
-    /// Keyed by path. foldhash (randomly seeded per process) hashes a path several times
-    /// faster than SipHash; the table is hit on every request and node of a recovery.
-    nodes: HashMap<String, Arc<DataNode>, foldhash::fast::RandomState>,
+    nodes: NodeMap,
     /// Session -> its ephemeral paths. A session keeps its (possibly empty) entry until it
     /// closes, as in Apache.
     ephemerals: HashMap<i64, BTreeSet<String>>,
@@ -182,7 +193,7 @@ pub struct DataTree {
     quota_size_drift: i64,
     /// The distinct ACL lists in use, shared by the nodes that carry them: trees hold few
     /// distinct lists, so this saves a list per node (Apache keeps a reference-counted cache).
-    acl_lists: Vec<Arc<[Acl]>>,
+    acl_lists: Vec<AclList>,
 }
 
 impl Default for DataTree {
@@ -231,7 +242,7 @@ impl DataTree {
     /// The shared copy of `acl`.
     /// `intern_acl` for a list that is already an `Arc`: a list seen before is found by
     /// pointer, and a new one is kept without copying it.
-    fn share_acl(&mut self, acl: Arc<[Acl]>) -> Arc<[Acl]> {
+    fn share_acl(&mut self, acl: AclList) -> AclList {
         if let Some(a) = self
             .acl_lists
             .iter()
@@ -245,11 +256,11 @@ impl DataTree {
         acl
     }
 
-    fn intern_acl(&mut self, acl: &[Acl]) -> Arc<[Acl]> {
+    fn intern_acl(&mut self, acl: &[Acl]) -> AclList {
         if let Some(a) = self.acl_lists.iter().find(|a| a.as_ref() == acl) {
             return a.clone();
         }
-        let a: Arc<[Acl]> = Arc::from(acl);
+        let a: AclList = Arc::new(acl.to_vec());
         if self.acl_lists.len() < SHARED_ACL_LISTS_MAX {
             self.acl_lists.push(a.clone());
         }
@@ -260,7 +271,7 @@ impl DataTree {
     /// (read-only for everyone, aversion -1), all with empty data and zeroed stats.
     pub fn new() -> Self {
         let mut t = DataTree {
-            nodes: HashMap::default(),
+            nodes: NodeMap::default(),
             ephemerals: HashMap::new(),
             containers: BTreeSet::new(),
             ttls: BTreeSet::new(),
@@ -293,11 +304,18 @@ impl DataTree {
 
     fn insert_initial(&mut self, path: &str, acl: Vec<Acl>, stat: StatPersisted, kids: &[&str]) {
         let acl = self.intern_acl(&acl);
-        let mut n = DataNode::new(path, Some(Vec::new()), acl, stat);
-        n.children = kids.iter().map(|k| k.to_string()).collect();
+        let mut n = DataNode::new(path.into(), Some(Box::default()), acl, stat);
+        for k in kids {
+            let child = if path == "/" {
+                format!("/{k}")
+            } else {
+                format!("{path}/{k}")
+            };
+            n.children.insert(child.into());
+        }
         self.data_size += node_size(path, n.data.as_deref());
-        self.digest = self.digest.wrapping_add(n.digest);
-        self.nodes.insert(path.to_string(), Arc::new(n));
+        self.digest = self.digest.wrapping_add(n.digest());
+        self.nodes.insert(Arc::new(n));
     }
 
     pub fn node(&self, path: &str) -> Option<&DataNode> {
@@ -359,13 +377,12 @@ impl DataTree {
             return Some(self.nodes.len() as i32 - 1);
         }
         let mut count = 0i32;
-        let mut stack: Vec<(String, &DataNode)> = vec![(path.to_string(), node)];
-        while let Some((p, n)) = stack.pop() {
-            for c in &n.children {
-                let cp = format!("{p}/{c}");
-                if let Some(cn) = self.nodes.get(&cp) {
+        let mut stack: Vec<&DataNode> = vec![node];
+        while let Some(n) = stack.pop() {
+            for c in n.children.iter() {
+                if let Some(cn) = self.nodes.get(c.path()) {
                     count += 1;
-                    stack.push((cp, cn));
+                    stack.push(cn);
                 }
             }
         }

@@ -2,9 +2,10 @@
 //! setCversionPzxid and killSession. Each keeps the digest, data size and indexes in step and
 //! pushes the watch events Apache fires, in its order.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use super::children::Children;
+use super::shared_path::SharedPath;
 use super::{key, node_size, owner_kind, DataNode, DataTree, OwnerKind, TreeEvent, TreeEventKind};
 use crate::proto::err;
 use crate::records::{Acl, Stat, StatPersisted};
@@ -49,10 +50,9 @@ impl DataTree {
         f: impl FnOnce(&mut DataNode) -> R,
     ) -> Option<R> {
         let node = Arc::make_mut(self.nodes.get_mut(key(path))?);
-        self.digest = self.digest.wrapping_sub(node.digest);
+        self.digest = self.digest.wrapping_sub(node.digest());
         let r = f(node);
-        node.digest = node.compute_digest(key(path));
-        self.digest = self.digest.wrapping_add(node.digest);
+        self.digest = self.digest.wrapping_add(node.digest());
         Some(r)
     }
 
@@ -67,10 +67,11 @@ impl DataTree {
             .filter(|(_, c)| !c.is_empty())
             .ok_or(err::BAD_ARGUMENTS)?;
         let p = self.nodes.get(key(parent)).ok_or(err::NO_NODE)?;
-        if p.has_child(name) {
+        if p.children.contains(n.path) {
             return Err(err::NODE_EXISTS);
         }
         let parent_cversion = n.parent_cversion;
+        let path = SharedPath::from(n.path);
         self.change(parent, |p| {
             let cv = if parent_cversion == -1 {
                 p.stat.cversion + 1
@@ -81,7 +82,7 @@ impl DataTree {
                 p.stat.cversion = cv;
                 p.stat.pzxid = zxid;
             }
-            p.children.insert(name.to_string());
+            p.children.insert(path.clone());
         });
         let stat = StatPersisted {
             czxid: zxid,
@@ -93,9 +94,10 @@ impl DataTree {
             ..StatPersisted::default()
         };
         let acl = self.intern_acl(n.acl);
-        let node = DataNode::new(n.path, n.data.clone(), acl, stat);
+        let data = n.data.as_deref().map(Box::from);
+        let node = DataNode::new(path, data, acl, stat);
         let out = node.stat();
-        self.insert_node(n.path, node);
+        self.insert_node(node);
         self.quota_on_create(parent, name, n.path, data_len(n.data.as_deref()));
         event(events, n.path, TreeEventKind::Created);
         event(
@@ -106,20 +108,20 @@ impl DataTree {
         Ok(out)
     }
 
-    fn insert_node(&mut self, path: &str, node: DataNode) {
-        if let Some(old) = self.nodes.remove(path) {
+    fn insert_node(&mut self, node: DataNode) {
+        self.count_node(&node);
+        if let Some(old) = self.nodes.insert(Arc::new(node)) {
             // Unreachable while the tree is consistent; Apache's map put replaces it too.
-            self.forget_node(path, &old);
+            self.forget_node(&old);
         }
-        self.count_node(path, &node);
-        self.nodes.insert(path.to_string(), Arc::new(node));
     }
 
     /// Adds a node's contribution to the counters and indexes (not to the map): the inverse
     /// of `forget_node`.
-    pub(super) fn count_node(&mut self, path: &str, node: &DataNode) {
+    pub(super) fn count_node(&mut self, node: &DataNode) {
+        let path = node.path();
         self.data_size += node_size(path, node.data.as_deref());
-        self.digest = self.digest.wrapping_add(node.digest);
+        self.digest = self.digest.wrapping_add(node.digest());
         match owner_kind(node.stat.ephemeral_owner) {
             OwnerKind::Container => {
                 self.containers.insert(path.to_string());
@@ -138,9 +140,10 @@ impl DataTree {
     }
 
     /// Removes a node's contribution to the counters and indexes (not from the map).
-    fn forget_node(&mut self, path: &str, node: &DataNode) {
+    fn forget_node(&mut self, node: &DataNode) {
+        let path = node.path();
         self.data_size -= node_size(path, node.data.as_deref());
-        self.digest = self.digest.wrapping_sub(node.digest);
+        self.digest = self.digest.wrapping_sub(node.digest());
         match owner_kind(node.stat.ephemeral_owner) {
             OwnerKind::Container => {
                 self.containers.remove(path);
@@ -169,18 +172,18 @@ impl DataTree {
             .filter(|(_, c)| !c.is_empty())
             .ok_or(err::BAD_ARGUMENTS)?;
         self.change(parent, |p| {
-            p.children.remove(name);
+            p.children.remove(path);
             if zxid > p.stat.pzxid {
                 p.stat.pzxid = zxid;
             }
         })
         .ok_or(err::NO_NODE)?;
         let node = self.nodes.remove(path).ok_or(err::NO_NODE)?;
-        self.forget_node(path, &node);
+        self.forget_node(&node);
         self.quota_on_delete(parent, name, path, data_len(node.data.as_deref()));
         // Only a replay over a fuzzy snapshot can delete a node with children; Apache then
         // leaves them unreachable in its map. We drop them so the tree stays a tree.
-        self.drop_descendants(path, &node.children);
+        self.drop_descendants(&node.children);
         event(events, path, TreeEventKind::Deleted);
         event(
             events,
@@ -190,12 +193,11 @@ impl DataTree {
         Ok(())
     }
 
-    fn drop_descendants(&mut self, path: &str, children: &BTreeSet<String>) {
-        for c in children {
-            let cp = format!("{path}/{c}");
-            if let Some(n) = self.nodes.remove(&cp) {
-                self.forget_node(&cp, &n);
-                self.drop_descendants(&cp, &n.children);
+    fn drop_descendants(&mut self, children: &Children) {
+        for c in children.iter() {
+            if let Some(n) = self.nodes.remove(c.path()) {
+                self.forget_node(&n);
+                self.drop_descendants(&n.children);
             }
         }
     }
@@ -211,7 +213,7 @@ impl DataTree {
     ) -> Result<Stat, i32> {
         let (old, stat) = self
             .change(path, |n| {
-                let old = std::mem::replace(&mut n.data, data.clone());
+                let old = std::mem::replace(&mut n.data, data.as_deref().map(Box::from));
                 n.stat.mtime = time;
                 n.stat.mzxid = zxid;
                 n.stat.version = version;

@@ -152,9 +152,9 @@ impl DataTree {
         let Some(node) = self.nodes.get(stat_path) else {
             return;
         };
-        let old = node.data.as_ref().map_or(0, Vec::len) as i64;
+        let old = node.data.as_ref().map_or(0, |d| d.len()) as i64;
         self.quota_size_drift += data.len() as i64 - old;
-        self.change(stat_path, |n| n.data = Some(data));
+        self.change(stat_path, |n| n.data = Some(data.into_boxed_slice()));
     }
 }
 

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use super::{key, node_size, DataNode, DataTree};
+use super::children::Children;
+use super::shared_path::SharedPath;
+use super::{key, node_size, AclList, DataNode, DataTree};
 use crate::records::{Acl, StatPersisted};
 
 impl DataTree {
@@ -11,14 +13,14 @@ impl DataTree {
     /// (Apache walks the same way in its HashSet's order). The root is reported as "", the
     /// path Apache writes for it.
     pub fn for_each_node_preorder(&self, mut f: impl FnMut(&str, &DataNode)) {
-        let mut stack: Vec<String> = vec![String::new()];
-        while let Some(path) = stack.pop() {
-            let Some(node) = self.nodes.get(key(&path)) else {
-                continue;
-            };
-            f(&path, node);
+        let mut stack: Vec<&DataNode> = self.nodes.get("/").map(Arc::as_ref).into_iter().collect();
+        while let Some(node) = stack.pop() {
+            let path = if node.path() == "/" { "" } else { node.path() };
+            f(path, node);
             for child in node.children.iter().rev() {
-                stack.push(format!("{path}/{child}"));
+                if let Some(c) = self.nodes.get(child.path()) {
+                    stack.push(c);
+                }
             }
         }
     }
@@ -31,7 +33,7 @@ impl DataTree {
     ) -> Result<DataTree, String> {
         let mut b = SnapshotTreeBuilder::new(last_processed_zxid, 0);
         for (path, data, acl, stat) in nodes {
-            b.add(path, data, acl.into(), stat)?;
+            b.add(path, data, Arc::new(acl), stat)?;
         }
         b.finish()
     }
@@ -53,6 +55,11 @@ impl DataTree {
 /// Builds a tree node by node as a snapshot is read, without holding the nodes twice.
 pub struct SnapshotTreeBuilder {
     t: DataTree,
+    /// The path from the root to the last node added, each with the children added so far.
+    /// Snapshots list nodes depth first, so a node's children are all known once the walk
+    /// leaves it; its child set is then built in one go, which packs it tighter than adding
+    /// the children one by one.
+    open: Vec<(SharedPath, Vec<SharedPath>)>,
 }
 
 impl SnapshotTreeBuilder {
@@ -61,7 +68,10 @@ impl SnapshotTreeBuilder {
     pub fn new(last_processed_zxid: i64, expected_nodes: usize) -> Self {
         let mut t = DataTree::empty(last_processed_zxid);
         t.nodes.reserve(expected_nodes);
-        SnapshotTreeBuilder { t }
+        SnapshotTreeBuilder {
+            t,
+            open: Vec::new(),
+        }
     }
 
     /// Adds one node; its parent must be there already. `acl` lists read from one snapshot
@@ -70,38 +80,59 @@ impl SnapshotTreeBuilder {
         &mut self,
         path: String,
         data: Option<Vec<u8>>,
-        acl: Arc<[Acl]>,
+        acl: AclList,
         stat: StatPersisted,
     ) -> Result<(), String> {
-        let t = &mut self.t;
-        let k = if path.is_empty() {
-            "/".to_string()
+        let k: SharedPath = if path.is_empty() {
+            "/".into()
         } else {
-            path
+            path.into()
         };
-        if k != "/" {
+        if &*k != "/" {
             let slash = k.rfind('/').ok_or_else(|| format!("invalid path {k}"))?;
-            let parent = t
-                .nodes
-                .get_mut(key(&k[..slash]))
-                .ok_or_else(|| format!("unable to find parent {} of path {k}", &k[..slash]))?;
-            if !Arc::make_mut(parent)
-                .children
-                .insert(k[slash + 1..].to_string())
-            {
-                return Err(format!("node {k} appears twice"));
+            let parent = key(&k[..slash]);
+            if !self.t.nodes.contains_key(parent) {
+                return Err(format!("unable to find parent {parent} of path {k}"));
             }
-        } else if !t.nodes.is_empty() {
+            self.close_until(parent);
+            match self.open.last_mut() {
+                Some((_, kids)) => kids.push(k.clone()),
+                // Not depth first: the parent's set is built already.
+                None => {
+                    let p = self.t.nodes.get_mut(parent).map(Arc::make_mut);
+                    if !p.is_some_and(|p| p.children.insert(k.clone())) {
+                        return Err(format!("node {k} appears twice"));
+                    }
+                }
+            }
+        } else if !self.t.nodes.is_empty() {
             return Err("the root is not the first node".into());
         }
+        self.open.push((k.clone(), Vec::new()));
+        let t = &mut self.t;
         let acl = t.share_acl(acl);
-        let node = DataNode::new(&k, data, acl, stat);
-        t.count_node(&k, &node);
-        t.nodes.insert(k, Arc::new(node));
+        let node = DataNode::new(k.clone(), data.map(Vec::into_boxed_slice), acl, stat);
+        t.count_node(&node);
+        if t.nodes.insert(Arc::new(node)).is_some() {
+            return Err(format!("node {k} appears twice"));
+        }
         Ok(())
     }
 
-    pub fn finish(self) -> Result<DataTree, String> {
+    /// Builds the child sets of the open nodes below `path` (all of them for "").
+    fn close_until(&mut self, path: &str) {
+        while self.open.last().is_some_and(|(p, _)| &**p != path) {
+            let Some((p, kids)) = self.open.pop() else {
+                break;
+            };
+            if let Some(n) = self.t.nodes.get_mut(&p) {
+                Arc::make_mut(n).children = Children::from_paths(kids);
+            }
+        }
+    }
+
+    pub fn finish(mut self) -> Result<DataTree, String> {
+        self.close_until("");
         let mut t = self.t;
         let root = t.nodes.get("/").ok_or("no root node")?;
         // Apache maps the root under "" and "/": its data counts twice.

@@ -413,7 +413,11 @@ fn compare_node(t: &DataTree, fields: &[&str]) -> String {
     } else {
         unhex(fields[1])
     };
-    assert_eq!(node.data.clone().unwrap_or_default(), data, "{path}");
+    assert_eq!(
+        node.data.as_deref().unwrap_or_default(),
+        &data[..],
+        "{path}"
+    );
     let s = node.stat();
     let ours = [
         s.czxid,
@@ -486,14 +490,14 @@ fn create_with(path: &str, data: &[u8]) -> TxnBody {
 fn snapshot_copy(t: &DataTree, edit: impl Fn(&str, Vec<u8>) -> Vec<u8>) -> DataTree {
     let mut nodes = Vec::new();
     t.for_each_node_preorder(|path, n| {
-        let data = n.data.clone().map(|d| edit(path, d));
+        let data = n.data.clone().map(|d| edit(path, d.into_vec()));
         nodes.push((path.to_string(), data, n.acl().to_vec(), n.stat.clone()));
     });
     DataTree::from_snapshot_nodes(nodes, t.last_processed_zxid()).unwrap()
 }
 
 fn data_of(t: &DataTree, path: &str) -> String {
-    String::from_utf8(t.node(path).unwrap().data.clone().unwrap()).unwrap()
+    String::from_utf8(t.node(path).unwrap().data.clone().unwrap().into_vec()).unwrap()
 }
 
 #[test]
@@ -538,4 +542,130 @@ fn a_tree_loaded_from_a_snapshot_finds_its_quotas_and_recounts_their_stats() {
         "count=3,bytes=6"
     );
     assert_eq!(loaded.quota_prefix("/r"), None);
+}
+
+/// A node as a snapshot lists it: path, data, acl, stat.
+type SnapshotEntry = (String, Option<Vec<u8>>, Vec<Acl>, StatPersisted);
+
+/// Snapshot entries for `paths`, in the order given.
+fn snapshot_entries(paths: &[&str]) -> Vec<SnapshotEntry> {
+    paths
+        .iter()
+        .map(|p| {
+            let data = Some(p.as_bytes().to_vec());
+            (
+                p.to_string(),
+                data,
+                world_acl(perms::ALL),
+                StatPersisted::default(),
+            )
+        })
+        .collect()
+}
+
+fn children_of(t: &DataTree, path: &str) -> Vec<String> {
+    t.node(path)
+        .unwrap()
+        .children()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn a_snapshot_in_any_parent_first_order_loads_the_same_tree() {
+    let depth_first = [
+        "",
+        "/a",
+        "/a/y",
+        "/a/y/1",
+        "/a/x",
+        "/b",
+        "/b/c",
+        "/zookeeper",
+        "/zookeeper/quota",
+    ];
+    // Apache writes children in hash order; any order with parents first is valid.
+    let scattered = [
+        "",
+        "/b",
+        "/zookeeper",
+        "/a",
+        "/a/y",
+        "/b/c",
+        "/zookeeper/quota",
+        "/a/x",
+        "/a/y/1",
+    ];
+    let one = DataTree::from_snapshot_nodes(snapshot_entries(&depth_first), 7).unwrap();
+    let two = DataTree::from_snapshot_nodes(snapshot_entries(&scattered), 7).unwrap();
+    for t in [&one, &two] {
+        t.check_invariants().unwrap();
+        assert_eq!(children_of(t, "/"), ["a", "b", "zookeeper"]);
+        assert_eq!(children_of(t, "/a"), ["x", "y"]);
+        assert_eq!(children_of(t, "/a/y"), ["1"]);
+        assert_eq!(t.node("/a/y").unwrap().stat().num_children, 1);
+        assert_eq!(t.all_children_number("/a"), Some(3));
+    }
+    assert_eq!(one.digest(), two.digest());
+    let mut order = Vec::new();
+    two.for_each_node_preorder(|p, _| order.push(p.to_string()));
+    let sorted = [
+        "",
+        "/a",
+        "/a/x",
+        "/a/y",
+        "/a/y/1",
+        "/b",
+        "/b/c",
+        "/zookeeper",
+        "/zookeeper/quota",
+    ];
+    assert_eq!(order, sorted);
+}
+
+#[test]
+fn a_snapshot_listing_a_node_twice_is_refused() {
+    for paths in [
+        &["", "/a", "/a/x", "/a"][..],
+        &["", "/a", "/b", "/a/x", "/a/x"][..],
+    ] {
+        let e = DataTree::from_snapshot_nodes(snapshot_entries(paths), 1).unwrap_err();
+        assert!(e.contains("appears twice"), "{paths:?}: {e}");
+    }
+    let e = DataTree::from_snapshot_nodes(snapshot_entries(&["", "/a/x"]), 1).unwrap_err();
+    assert!(e.contains("unable to find parent /a"), "{e}");
+}
+
+#[test]
+fn children_stay_in_byte_order_through_creates_and_deletes() {
+    let mut t = DataTree::new();
+    let names = ["b", "a", "ab", "B", "é", "a-", "z", "aa"];
+    let mut zxid = 0;
+    for n in names {
+        zxid += 1;
+        assert_eq!(
+            run(&mut t, zxid, create_with(&format!("/p{n}"), b"")).err,
+            0
+        );
+    }
+    zxid += 1;
+    assert_eq!(run(&mut t, zxid, create_with("/pa/c", b"")).err, 0);
+    zxid += 1;
+    assert_eq!(run(&mut t, zxid, delete_txn("/pab")).err, 0);
+    let mut want: Vec<String> = names.iter().map(|n| format!("p{n}")).collect();
+    want.push("zookeeper".into());
+    want.retain(|n| n != "pab");
+    want.sort();
+    assert_eq!(children_of(&t, "/"), want);
+    assert_eq!(children_of(&t, "/pa"), ["c"]);
+    zxid += 1;
+    let rc = run(&mut t, zxid, create_with("/pa/c", b""));
+    assert_eq!(rc.err, err::NODE_EXISTS);
+}
+
+#[test]
+fn a_node_stays_within_its_malloc_size_class() {
+    // With the 16-byte Arc header, 104 bytes make a 120-byte request: glibc's 128-byte
+    // chunk. Eight bytes more cost every node 16.
+    assert!(size_of::<DataNode>() <= 104, "{}", size_of::<DataNode>());
 }

@@ -188,7 +188,7 @@ pub fn nodes_of(tree: &DataTree) -> Vec<NodeParts> {
     tree.for_each_node_preorder(|p, n| {
         out.push((
             p.to_string(),
-            n.data.clone(),
+            n.data.as_deref().map(<[u8]>::to_vec),
             n.acl().to_vec(),
             n.stat.clone(),
         ))
