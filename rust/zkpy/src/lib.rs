@@ -3,10 +3,17 @@
 
 mod engine;
 mod errors;
+mod memory;
 mod persist;
 mod syncer;
 
 use pyo3::prelude::*;
+
+// The tree is millions of small allocations (node, path, data): mimalloc's size classes have no
+// per-chunk header and it returns freed pages to the OS by itself, where glibc's malloc keeps
+// them until malloc_trim.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -31,5 +38,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(persist::read_epoch, m)?)?;
     m.add_function(wrap_pyfunction!(persist::write_epoch, m)?)?;
     m.add_function(wrap_pyfunction!(persist::purge, m)?)?;
+    m.add_function(wrap_pyfunction!(memory::release_free_memory, m)?)?;
     Ok(())
 }
