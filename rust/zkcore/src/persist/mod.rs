@@ -10,6 +10,7 @@ pub mod purge;
 pub mod recovery;
 pub mod snapshot;
 pub mod txnlog;
+pub mod writeback;
 
 use std::fs::File;
 use std::io;

@@ -14,6 +14,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::writeback::WritebackFile;
 use super::{list_files, sync_dir, PersistError};
 use crate::digest::DIGEST_VERSION;
 use crate::jute::{JuteError, Reader, Record, Writer};
@@ -265,12 +266,15 @@ fn write_file(
         .truncate(true)
         .open(tmp)
         .map_err(PersistError::io(tmp))?;
-    let mut buf = BufWriter::with_capacity(WRITE_BUFFER_BYTES, file);
+    // Writeback as it goes only matters when the file is to be synced.
+    let sink = WritebackFile::new(file, fsync);
+    let mut buf = BufWriter::with_capacity(WRITE_BUFFER_BYTES, sink);
     serialize(&mut buf, tree, sessions, &ZxidDigest::of_tree(tree))
         .map_err(PersistError::io(tmp))?;
     let file = buf
         .into_inner()
-        .map_err(|e| PersistError::io(tmp)(e.into_error()))?;
+        .map_err(|e| PersistError::io(tmp)(e.into_error()))?
+        .into_inner();
     if fsync {
         file.sync_all().map_err(PersistError::io(tmp))?;
     }
