@@ -28,6 +28,7 @@ OPS_PER_CONNECTION = 40
 CONNECT_OPS_PER_WORKER = 10
 FANOUT_SESSIONS = 30
 FANOUT_ROUNDS = 2
+PACED_RATE = 400
 # A bound, not a measurement: a round ends by count long before this.
 ROUND_LIMIT_S = 60.0
 SERVER_NAMES = ("apache", "ours")
@@ -113,6 +114,22 @@ def test_serial_workloads_use_one_connection(server: ServerProcess, pool: Worker
     assert all(o.ops == 0 for o in outs[1:])
 
 
+def test_paced_workload_keeps_to_its_schedule(server: ServerProcess, pool: WorkerPool) -> None:
+    """An open-loop run sends on schedule and no faster: every request due in the run is
+    answered and checked, and none beyond the schedule's count is sent."""
+    opts = Options(paced_rate=PACED_RATE, connections=CONNECTIONS)
+    comparison = Comparison(opts, Progress(0, enabled=False))
+    comparison.tag_counter = 1000  # paths apart from the other tests' on the same server
+    seconds = 0.5
+    jobs = comparison.stream_jobs("set-paced", Target("127.0.0.1", server.port), seconds, WORKERS)
+    outs = pool.run(jobs, [lambda: None] * 2)
+    assert sum(o.error_count for o in outs) == 0, [o.error_sample for o in outs]
+    sent = sum(o.ops for o in outs)
+    # Due by the end: rate x seconds, plus the first request of each connection at time 0.
+    assert 0 < sent <= PACED_RATE * seconds + WORKERS * CONNECTIONS
+    assert sum(len(o.latencies_us) for o in outs) == sent
+
+
 @pytest.mark.apache
 @pytest.mark.skipif(missing_reason() is not None, reason=f"no reference: {missing_reason()}")
 def test_quick_compare_checks_every_reply_on_both(tmp_path: Path) -> None:
@@ -132,3 +149,7 @@ def test_quick_compare_checks_every_reply_on_both(tmp_path: Path) -> None:
     for name in SERVER_NAMES:
         assert figures["loaded"][name]["znodes_loaded"] == Options.quick().load_znodes
         assert len(figures["launch_s"][name]) == Options.quick().launches
+        assert figures["loaded"][name]["rss_settled_bytes"] > 0
+    checked = {c["target"] for c in figures["targets"]}
+    assert "get-paced p99 at the same offered load, ours / Apache" in checked
+    assert "set-serial p50 / fsync p50" in checked

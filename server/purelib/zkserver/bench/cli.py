@@ -26,6 +26,9 @@ def add_compare_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seconds", type=float, help="length of a timed round (default 2)")
     p.add_argument("--workloads", help=f"comma-separated subset of {','.join(DEFAULT_WORKLOADS)}")
     p.add_argument("--data-size", type=int, help="bytes of data per znode (default 100)")
+    p.add_argument(
+        "--paced-rate", type=int, help="offered ops/s of the paced workloads (default 10000)"
+    )
     p.add_argument("--workers", type=int, help="load generator processes (default 2)")
     p.add_argument("--connections", type=int, help="sessions per worker process (default 4)")
     p.add_argument("--depth", type=int, help="outstanding requests per session (default 64)")
@@ -41,7 +44,7 @@ def add_compare_arguments(p: argparse.ArgumentParser) -> None:
 
 def options_from(args: argparse.Namespace) -> Options:
     opts = Options.quick() if args.quick else Options()
-    for name in ("rounds", "seconds", "data_size", "workers", "connections", "depth"):
+    for name in ("rounds", "seconds", "data_size", "workers", "connections", "depth", "paced_rate"):
         if getattr(args, name) is not None:
             setattr(opts, name, getattr(args, name))
     if args.fanout_sessions is not None:

@@ -27,9 +27,12 @@ from zkserver.bench.progress import Progress
 
 SERVERS = ("apache", "ours")
 SERIAL_WORKLOADS = {"get-serial": "get", "set-serial": "set"}
+# The same offered rate on both servers (open loop): latency compared at the same load.
+PACED_WORKLOADS = {"get-paced": "get", "set-paced": "set"}
 DEFAULT_WORKLOADS = (
     *workloads.STREAM_WORKLOADS,
     *SERIAL_WORKLOADS,
+    *PACED_WORKLOADS,
     "connect",
     "fanout",
 )
@@ -47,6 +50,8 @@ class Options:
     workers: int = 2
     connections: int = 4
     depth: int = 64
+    # Offered load of the paced workloads, all workers and sessions together.
+    paced_rate: int = 10_000
     data_size: int = 100
     delete_ops: int = 40_000
     connect_slots: int = 8
@@ -54,6 +59,9 @@ class Options:
     fanout_rounds: int = 5
     load_znodes: int = 100_000
     launches: int = 3
+    # Idle time after the load before the settled RSS is read: background work the load set
+    # off (a snapshot of the grown tree) is over by then in both servers.
+    settle_seconds: float = 5.0
     fsync_samples: int = 1000
     rtt_samples: int = 3000
     apache_heap: str = "512m"
@@ -72,8 +80,10 @@ class Options:
             fanout_rounds=1,
             load_znodes=2000,
             launches=1,
+            settle_seconds=0.2,
             fsync_samples=100,
             rtt_samples=200,
+            paced_rate=1000,
         )
 
 
@@ -186,6 +196,20 @@ class Comparison:
             one = StreamJob(target, base, tag, 1, 1, UNLIMITED_OPS, seconds, opts.data_size)
             idle = StreamJob(target, "get", tag, 0, 1, 0, seconds, opts.data_size)
             return [one, *([idle] * (size - 1))]
+        if name in PACED_WORKLOADS:
+            rate = opts.paced_rate / (size * opts.connections)
+            paced = StreamJob(
+                target,
+                PACED_WORKLOADS[name],
+                tag,
+                opts.connections,
+                opts.depth,
+                UNLIMITED_OPS,
+                seconds,
+                opts.data_size,
+                rate_per_connection=rate,
+            )
+            return [paced] * size
         per_conn = UNLIMITED_OPS
         if name == "delete":
             per_conn = max(1, opts.delete_ops // (size * opts.connections))
@@ -274,6 +298,8 @@ class Comparison:
             "rss_loaded_bytes": float(procstat.rss_bytes(pid)),
             "znode_count": float(znode_count(srv.port)),
         }
+        time.sleep(opts.settle_seconds)
+        figures["rss_settled_bytes"] = float(procstat.rss_bytes(pid))
         self.progress.step(f"restart with {loaded.ops} znodes: {srv.name}")
         srv.stop()
         figures["data_dir_bytes"] = float(procstat.tree_bytes(srv.data_dir))

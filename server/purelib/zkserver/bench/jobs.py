@@ -18,6 +18,7 @@ from zkrecipes.testing.handshake import recv_frame
 from zkserver.bench import protocol as p
 from zkserver.bench import workloads
 from zkserver.bench.outcome import Outcome
+from zkserver.bench.paced import run_paced
 from zkserver.bench.session import (
     LINGER_RESET,
     RECV_BYTES,
@@ -47,6 +48,9 @@ class StreamJob:
     ops_per_connection: int
     seconds: float
     data_size: int
+    # Requests per second per connection on a fixed schedule (open loop), `depth` the bound
+    # on unanswered ones; 0: closed loop, `depth` always outstanding.
+    rate_per_connection: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,11 @@ def run_stream_job(job: StreamJob, worker: int, barrier: Barrier, wait_s: float)
         cpu0 = time.process_time()
         out.t_start = time.perf_counter()
         stop_at = out.t_start + job.seconds
-        run_streams(conns, job.depth, stop_at, stop_at + DRAIN_TIMEOUT_S, out)
+        give_up_at = stop_at + DRAIN_TIMEOUT_S
+        if job.rate_per_connection > 0:
+            run_paced(conns, job.rate_per_connection, job.depth, stop_at, give_up_at, out)
+        else:
+            run_streams(conns, job.depth, stop_at, give_up_at, out)
         out.t_end = time.perf_counter()
         out.cpu_s = time.process_time() - cpu0
         barrier.wait(wait_s)

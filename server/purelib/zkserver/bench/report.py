@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from zkserver.bench import targets
 from zkserver.bench.compare import SERVERS, Measured, Round, median, percentile
 
 
@@ -74,6 +75,7 @@ def to_json(m: Measured, machine: dict[str, str], command: str) -> dict[str, Any
         },
         "launch_s": m.launch_s,
         "loaded": m.loaded,
+        "targets": [{**asdict(c), "met": c.met} for c in targets.checks(m, table)],
     }
 
 
@@ -169,7 +171,8 @@ def lifecycle_rows(m: Measured) -> list[Row]:
         rows.append((label, show(va), show(vo), x(ratio(vo, va))))
 
     row("RSS, empty tree (MiB)", "rss_empty_bytes", mib)
-    row(f"RSS after loading {loaded:,} znodes (MiB)", "rss_loaded_bytes", mib)
+    row(f"RSS right after loading {loaded:,} znodes (MiB)", "rss_loaded_bytes", mib)
+    row(f"RSS with {loaded:,} znodes, idle after the load (MiB)", "rss_settled_bytes", mib)
     row("load rate (creates/s)", "load_ops_per_s", fmt)
     row("zk_znode_count after load", "znode_count", fmt)
     row("dataDir on disk after load (MiB)", "data_dir_bytes", mib)
@@ -201,6 +204,16 @@ def multiple_rows(m: Measured) -> list[Row]:
     return rows
 
 
+def target_rows(m: Measured) -> list[Row]:
+    rows: list[Row] = []
+    for c in targets.checks(m, summaries(m)):
+        value = f"{c.measured:.3f} s" if c.target.endswith("(s)") else x(c.measured)
+        bound = f"{c.bound:g} s" if c.target.endswith("(s)") else f"{c.bound:g}x"
+        met = "yes" if c.met else "no"
+        rows.append((c.target, f"{c.sense} {bound}", value, met, c.detail))
+    return rows
+
+
 def tables(m: Measured) -> list[Table]:
     return [
         ("throughput (median of rounds) and server CPU", THROUGHPUT_HEADER, throughput_rows(m)),
@@ -215,6 +228,11 @@ def tables(m: Measured) -> list[Table]:
             "single-request latency over the floor",
             ("measure", "Apache", "ours", "ours/Apache"),
             multiple_rows(m),
+        ),
+        (
+            "targets",
+            ("target", "bound", "measured", "met", "note"),
+            target_rows(m),
         ),
     ]
 

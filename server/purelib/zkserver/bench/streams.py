@@ -37,13 +37,22 @@ class StreamConn:
     def next_xid(self) -> int:
         return self.base_xid + self.sent
 
-    def send(self, count: int) -> None:
+    @property
+    def outstanding(self) -> int:
+        return self.sent - self.received
+
+    def send(self, count: int, scheduled: list[float] | None = None) -> None:
+        """Sends the next `count` requests; latency counts from `scheduled` (one time per
+        request, for a paced load) or from now."""
         count = min(count, self.stream.count - self.sent)
         if count <= 0:
             return
         request, base, start = self.stream.request, self.base_xid, self.sent
         data = b"".join(p.frame(base + i, request(i)) for i in range(start, start + count))
-        self.sent_at.extend([time.perf_counter()] * count)
+        if scheduled is None:
+            self.sent_at.extend([time.perf_counter()] * count)
+        else:
+            self.sent_at.extend(scheduled[:count])
         self.sent += count
         self.sock.sendall(data)
 
@@ -78,6 +87,33 @@ class StreamConn:
         return done
 
 
+def receive(c: StreamConn, out: Outcome) -> tuple[float, int]:
+    """Reads `c` once and checks the replies it completed: (time read, replies answered). A
+    closed connection ends its stream, counting what it left unanswered as lost."""
+    try:
+        chunk = c.sock.recv(RECV_BYTES)
+    except OSError as e:
+        chunk = b""
+        out.error("socket", repr(e))
+    if not chunk:
+        out.error("closed", f"server closed after {c.received} replies")
+        out.errors["lost"] += c.sent - c.received
+        c.stream.count = c.sent = c.received
+    now = time.perf_counter()
+    c.buf += chunk
+    answered = c.check_frames(now, out)
+    out.ops += answered
+    return now, answered
+
+
+def count_missing(conns: list[StreamConn], out: Outcome) -> None:
+    for c in conns:
+        missing = c.sent - c.received
+        if missing > 0:
+            out.errors["timeout"] += missing
+            out.error_sample = out.error_sample or f"timeout: {missing} replies missing"
+
+
 def run_streams(
     conns: list[StreamConn], depth: int, stop_at: float, give_up_at: float, out: Outcome
 ) -> None:
@@ -95,19 +131,7 @@ def run_streams(
                 break
             for key, _events in sel.select(min(SELECT_TIMEOUT_S, give_up_at - now)):
                 c = key.data
-                try:
-                    chunk = c.sock.recv(RECV_BYTES)
-                except OSError as e:
-                    chunk = b""
-                    out.error("socket", repr(e))
-                if not chunk:
-                    out.error("closed", f"server closed after {c.received} replies")
-                    out.errors["lost"] += c.sent - c.received
-                    c.stream.count = c.sent = c.received
-                now = time.perf_counter()
-                c.buf += chunk
-                answered = c.check_frames(now, out)
-                out.ops += answered
+                now, answered = receive(c, out)
                 if now < stop_at:
                     c.send(answered)
                 else:
@@ -115,10 +139,6 @@ def run_streams(
                 if c.received >= c.stream.count:
                     sel.unregister(c.sock)
                     active -= 1
-        for c in conns:
-            missing = c.sent - c.received
-            if missing > 0:
-                out.errors["timeout"] += missing
-                out.error_sample = out.error_sample or f"timeout: {missing} replies missing"
+        count_missing(conns, out)
     finally:
         sel.close()
