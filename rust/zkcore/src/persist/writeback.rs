@@ -110,7 +110,11 @@ mod tests {
         for piece in data.chunks(chunk / 4) {
             w.write_all(piece).unwrap();
         }
-        assert_eq!(w.unsynced_from, (chunk * 3) as u64, "three chunks handed to writeback");
+        assert_eq!(
+            w.unsynced_from,
+            (chunk * 3) as u64,
+            "three chunks handed to writeback"
+        );
         assert!(w.in_flight.is_some());
         w.into_inner().sync_all().unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), data);

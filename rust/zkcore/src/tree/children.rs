@@ -62,8 +62,23 @@ impl Ord for ChildPath {
 /// Empty sets take no allocation and one word instead of a set's three: most nodes are
 /// leaves.
 #[allow(clippy::box_collection)]
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub(super) struct Children(Option<Box<BTreeSet<ChildPath>>>);
+
+/// A node is cloned when it changes while a snapshot shares it (copy on write), and a parent
+/// changes with every child created. The copy is built packed from the sorted entries (about
+/// 11 per B-tree leaf) rather than in the original's shape (about 6 after inserts): with 1M
+/// children that is about 12 MiB instead of 25, for the copy and for the holes the original
+/// leaves in the heap when the snapshot lets it go.
+impl Clone for Children {
+    fn clone(&self) -> Self {
+        Children(
+            self.0
+                .as_ref()
+                .map(|set| Box::new(set.iter().cloned().collect())),
+        )
+    }
+}
 
 impl Children {
     /// The set of the children at `paths`, in any order, no path twice. Built in one pass,
@@ -106,5 +121,27 @@ impl Children {
     /// In name order.
     pub(super) fn iter(&self) -> impl DoubleEndedIterator<Item = &ChildPath> {
         self.0.iter().flat_map(|s| s.iter())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_clone_has_the_same_children_in_the_same_order() {
+        let mut kids = Children::default();
+        for i in (0..5000).rev() {
+            assert!(kids.insert(SharedPath::new(&format!("/p/c-{i}"))));
+        }
+        let copy = kids.clone();
+        assert_eq!(copy, kids);
+        assert_eq!(copy.len(), 5000);
+        let names: Vec<&str> = copy.iter().map(|c| c.name()).collect();
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        assert_eq!(names, sorted);
+        assert!(copy.contains("/p/c-4999") && !copy.contains("/p/c-5000"));
+        assert_eq!(Children::default().clone(), Children::default());
     }
 }

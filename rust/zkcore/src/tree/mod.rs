@@ -31,6 +31,11 @@ use node_map::NodeMap;
 use shared_path::SharedPath;
 pub use snapshot_io::SnapshotTreeBuilder;
 
+/// A node as the tree and its snapshot copies share it (cloned when written while shared).
+/// No weak references are needed, and triomphe's `Arc` keeps one counter where std's keeps
+/// two: with it a node is a 112-byte allocation, one mimalloc size class below 128.
+type NodeArc = triomphe::Arc<DataNode>;
+
 /// An ACL list as nodes share it: a one-word pointer (a node is kept under a malloc size
 /// class boundary).
 pub type AclList = Arc<Vec<Acl>>;
@@ -315,11 +320,11 @@ impl DataTree {
         }
         self.data_size += node_size(path, n.data.as_deref());
         self.digest = self.digest.wrapping_add(n.digest());
-        self.nodes.insert(Arc::new(n));
+        self.nodes.insert(NodeArc::new(n));
     }
 
     pub fn node(&self, path: &str) -> Option<&DataNode> {
-        self.nodes.get(key(path)).map(Arc::as_ref)
+        self.nodes.get(key(path)).map(|n| &**n)
     }
 
     /// The paths of a session's ephemeral nodes, sorted.

@@ -4,17 +4,16 @@
 
 use std::fmt;
 use std::hash::BuildHasher;
-use std::sync::Arc;
 
 use hashbrown::hash_table::{Entry, HashTable};
 
-use super::DataNode;
+use super::{DataNode, NodeArc};
 
 /// foldhash (randomly seeded per process) hashes a path several times faster than SipHash;
 /// the table is hit on every request and node of a recovery.
 #[derive(Clone, Default)]
 pub(super) struct NodeMap {
-    table: HashTable<Arc<DataNode>>,
+    table: HashTable<NodeArc>,
     hasher: foldhash::fast::RandomState,
 }
 
@@ -29,11 +28,11 @@ impl NodeMap {
         self.hasher.hash_one(path)
     }
 
-    pub(super) fn get(&self, path: &str) -> Option<&Arc<DataNode>> {
+    pub(super) fn get(&self, path: &str) -> Option<&NodeArc> {
         self.table.find(self.hash(path), |n| n.path() == path)
     }
 
-    pub(super) fn get_mut(&mut self, path: &str) -> Option<&mut Arc<DataNode>> {
+    pub(super) fn get_mut(&mut self, path: &str) -> Option<&mut NodeArc> {
         let h = self.hash(path);
         self.table.find_mut(h, |n| n.path() == path)
     }
@@ -43,7 +42,7 @@ impl NodeMap {
     }
 
     /// Inserts under the node's own path; returns the node it replaces.
-    pub(super) fn insert(&mut self, node: Arc<DataNode>) -> Option<Arc<DataNode>> {
+    pub(super) fn insert(&mut self, node: NodeArc) -> Option<NodeArc> {
         let hasher = &self.hasher;
         let h = hasher.hash_one(node.path());
         let entry = self.table.entry(
@@ -60,7 +59,7 @@ impl NodeMap {
         }
     }
 
-    pub(super) fn remove(&mut self, path: &str) -> Option<Arc<DataNode>> {
+    pub(super) fn remove(&mut self, path: &str) -> Option<NodeArc> {
         let h = self.hash(path);
         let e = self.table.find_entry(h, |n| n.path() == path).ok()?;
         Some(e.remove().0)
@@ -85,6 +84,6 @@ impl NodeMap {
     }
 
     pub(super) fn values(&self) -> impl Iterator<Item = &DataNode> {
-        self.table.iter().map(Arc::as_ref)
+        self.table.iter().map(|n| &**n)
     }
 }

@@ -2,11 +2,11 @@
 //! setCversionPzxid and killSession. Each keeps the digest, data size and indexes in step and
 //! pushes the watch events Apache fires, in its order.
 
-use std::sync::Arc;
-
 use super::children::Children;
 use super::shared_path::SharedPath;
-use super::{key, node_size, owner_kind, DataNode, DataTree, OwnerKind, TreeEvent, TreeEventKind};
+use super::{
+    key, node_size, owner_kind, DataNode, DataTree, NodeArc, OwnerKind, TreeEvent, TreeEventKind,
+};
 use crate::proto::err;
 use crate::records::{Acl, Stat, StatPersisted};
 
@@ -49,7 +49,7 @@ impl DataTree {
         path: &str,
         f: impl FnOnce(&mut DataNode) -> R,
     ) -> Option<R> {
-        let node = Arc::make_mut(self.nodes.get_mut(key(path))?);
+        let node = NodeArc::make_mut(self.nodes.get_mut(key(path))?);
         self.digest = self.digest.wrapping_sub(node.digest());
         let r = f(node);
         self.digest = self.digest.wrapping_add(node.digest());
@@ -110,7 +110,7 @@ impl DataTree {
 
     fn insert_node(&mut self, node: DataNode) {
         self.count_node(&node);
-        if let Some(old) = self.nodes.insert(Arc::new(node)) {
+        if let Some(old) = self.nodes.insert(NodeArc::new(node)) {
             // Unreachable while the tree is consistent; Apache's map put replaces it too.
             self.forget_node(&old);
         }

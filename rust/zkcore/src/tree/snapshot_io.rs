@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::children::Children;
 use super::shared_path::SharedPath;
-use super::{key, node_size, AclList, DataNode, DataTree};
+use super::{key, node_size, AclList, DataNode, DataTree, NodeArc};
 use crate::records::{Acl, StatPersisted};
 
 impl DataTree {
@@ -13,7 +13,7 @@ impl DataTree {
     /// (Apache walks the same way in its HashSet's order). The root is reported as "", the
     /// path Apache writes for it.
     pub fn for_each_node_preorder(&self, mut f: impl FnMut(&str, &DataNode)) {
-        let mut stack: Vec<&DataNode> = self.nodes.get("/").map(Arc::as_ref).into_iter().collect();
+        let mut stack: Vec<&DataNode> = self.nodes.get("/").map(|n| &**n).into_iter().collect();
         while let Some(node) = stack.pop() {
             let path = if node.path() == "/" { "" } else { node.path() };
             f(path, node);
@@ -99,7 +99,7 @@ impl SnapshotTreeBuilder {
                 Some((_, kids)) => kids.push(k.clone()),
                 // Not depth first: the parent's set is built already.
                 None => {
-                    let p = self.t.nodes.get_mut(parent).map(Arc::make_mut);
+                    let p = self.t.nodes.get_mut(parent).map(NodeArc::make_mut);
                     if !p.is_some_and(|p| p.children.insert(k.clone())) {
                         return Err(format!("node {k} appears twice"));
                     }
@@ -113,7 +113,7 @@ impl SnapshotTreeBuilder {
         let acl = t.share_acl(acl);
         let node = DataNode::new(k.clone(), data.map(Vec::into_boxed_slice), acl, stat);
         t.count_node(&node);
-        if t.nodes.insert(Arc::new(node)).is_some() {
+        if t.nodes.insert(NodeArc::new(node)).is_some() {
             return Err(format!("node {k} appears twice"));
         }
         Ok(())
@@ -126,7 +126,7 @@ impl SnapshotTreeBuilder {
                 break;
             };
             if let Some(n) = self.t.nodes.get_mut(&p) {
-                Arc::make_mut(n).children = Children::from_paths(kids);
+                NodeArc::make_mut(n).children = Children::from_paths(kids);
             }
         }
     }

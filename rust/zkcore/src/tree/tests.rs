@@ -665,7 +665,8 @@ fn children_stay_in_byte_order_through_creates_and_deletes() {
 
 #[test]
 fn a_node_stays_within_its_malloc_size_class() {
-    // With the 16-byte Arc header, 104 bytes make a 120-byte request: glibc's 128-byte
-    // chunk. Eight bytes more cost every node 16.
+    // With triomphe's 8-byte header, 104 bytes make a 112-byte request: mimalloc's 112-byte
+    // size class. Eight bytes more cost every node 16.
     assert!(size_of::<DataNode>() <= 104, "{}", size_of::<DataNode>());
+    assert_eq!(size_of::<super::NodeArc>(), size_of::<usize>());
 }
