@@ -18,6 +18,7 @@ __all__ = [
     "read_epoch",
     "read_txn_log",
     "recover",
+    "release_free_memory",
     "truncate_txn_log",
     "validate_path",
     "write_epoch",
