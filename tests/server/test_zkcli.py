@@ -192,5 +192,4 @@ def test_zkcli_add_watch_modes(differential: Differential) -> None:
         "WatchedEvent state:SyncConnected type:NodeDataChanged path:/ROOT/w",
         "WatchedEvent state:SyncConnected type:NodeDeleted path:/ROOT/x/y",
         "WatchedEvent state:SyncConnected type:NodeDataChanged path:/ROOT/x",
-        "WatchedEvent state:Closed type:None path:null",
     ]
