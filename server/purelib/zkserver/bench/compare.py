@@ -8,6 +8,7 @@ size) and the restart (recovery) time.
 
 from __future__ import annotations
 
+import math
 import shutil
 import socket
 import statistics
@@ -390,6 +391,10 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
         return float("nan")
     index = min(len(sorted_values) - 1, int(len(sorted_values) * fraction))
     return sorted_values[index]
+
+
+def ratio(ours: float, apache: float) -> float:
+    return ours / apache if apache and not math.isnan(apache) else float("nan")
 
 
 def median(values: list[float]) -> float:

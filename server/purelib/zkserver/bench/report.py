@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from zkserver.bench import targets
-from zkserver.bench.compare import SERVERS, Measured, Round, median, percentile
+from zkserver.bench.compare import SERVERS, Measured, Round, median, percentile, ratio
 
 
 @dataclass(frozen=True)
@@ -43,10 +43,6 @@ def summarize(rounds: list[Round]) -> Summary:
         errors=sum(sum(r.errors.values()) for r in rounds),
         error_sample=next((r.error_sample for r in rounds if r.error_sample), ""),
     )
-
-
-def ratio(ours: float, apache: float) -> float:
-    return ours / apache if apache and not math.isnan(apache) else float("nan")
 
 
 def summaries(m: Measured) -> dict[str, dict[str, Summary]]:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from zkserver.bench.compare import SERVERS, Measured, median
+from zkserver.bench.compare import SERVERS, Measured, median, ratio
 
 AT_LEAST = ">="
 AT_MOST = "<="
@@ -64,21 +64,17 @@ RSS_BOUND = 0.3
 RESTART_BOUND = 0.33
 
 
-def _ratio(ours: float, apache: float) -> float:
-    return ours / apache if apache and not math.isnan(apache) else float("nan")
-
-
 def checks(m: Measured, table: Table) -> list[Check]:
     out: list[Check] = []
     paired = {w: per for w, per in table.items() if all(s in per for s in SERVERS)}
     for names, bound in THROUGHPUT_BOUNDS:
         for w in names:
             if w in paired:
-                r = _ratio(paired[w]["ours"].ops_per_s, paired[w]["apache"].ops_per_s)
+                r = ratio(paired[w]["ours"].ops_per_s, paired[w]["apache"].ops_per_s)
                 out.append(Check(f"{w} throughput, ours / Apache", bound, AT_LEAST, r))
     for w in P99_WORKLOADS:
         if w in paired:
-            r = _ratio(paired[w]["ours"].p99_us, paired[w]["apache"].p99_us)
+            r = ratio(paired[w]["ours"].p99_us, paired[w]["apache"].p99_us)
             out.append(
                 Check(f"{w} p99 at the same offered load, ours / Apache", P99_BOUND, AT_MOST, r)
             )
@@ -119,8 +115,8 @@ def lifecycle_checks(m: Measured) -> list[Check]:
         ("RSS after a restart, ours / Apache", "rss_restarted_bytes"),
     ):
         if key in a and key in o:
-            out.append(Check(label, RSS_BOUND, AT_MOST, _ratio(o[key], a[key]), note))
+            out.append(Check(label, RSS_BOUND, AT_MOST, ratio(o[key], a[key]), note))
     if "restart_s" in a and "restart_s" in o:
-        r = _ratio(o["restart_s"], a["restart_s"])
+        r = ratio(o["restart_s"], a["restart_s"])
         out.append(Check("restart time, ours / Apache", RESTART_BOUND, AT_MOST, r, note))
     return out
