@@ -77,7 +77,7 @@ def run_paced(
             sending = now < stop_at
             if sending:
                 for c, sched in zip(conns, schedules, strict=True):
-                    send_due(c, sched, min(now, stop_at), max_outstanding)
+                    send_due(c, sched, now, max_outstanding)
             elif all(c.outstanding == 0 for c in conns):
                 break
             wake = next_wake(conns, schedules, max_outstanding) if sending else give_up_at
