@@ -6,12 +6,9 @@ without a socket.
 
 from __future__ import annotations
 
-import getpass
 import os
-import platform
 import socket
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -138,6 +135,11 @@ def conf(v: ServerView) -> str:
 def envi(v: ServerView) -> str:
     """Apache's keys, so tools that parse `envi` find them; the java.* values describe the
     Python runtime that serves instead of a JVM."""
+    # Imported here: they cost milliseconds of every launch and only `envi` needs them.
+    import getpass
+    import platform
+    import tempfile
+
     rss_max = _max_rss_mb()
     lines = [
         "Environment:",
@@ -164,6 +166,8 @@ def envi(v: ServerView) -> str:
 
 
 def _arch() -> str:
+    import platform
+
     m = platform.machine()
     return {"x86_64": "amd64", "aarch64": "aarch64"}.get(m, m)
 
