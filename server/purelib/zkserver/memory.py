@@ -8,7 +8,6 @@ still there. The Rust core's heap (mimalloc) is collected through the extension,
 
 from __future__ import annotations
 
-import ctypes
 import functools
 from collections.abc import Callable
 
@@ -18,7 +17,10 @@ from zkrecipes import _core
 @functools.cache
 def _malloc_trim() -> Callable[[int], int] | None:
     # The symbols already loaded into the process: ctypes.util.find_library would run
-    # `ldconfig -p` in a subprocess, 15 ms of every launch.
+    # `ldconfig -p` in a subprocess, 15 ms of every launch. ctypes itself is imported here,
+    # at the first snapshot or recovery, not at launch.
+    import ctypes
+
     try:
         trim: Callable[[int], int] = ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError):

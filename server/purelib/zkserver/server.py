@@ -317,7 +317,6 @@ class ZooKeeperServer:
         """Recovers the data directory and starts group-committing the txn log."""
         txn_log = open_database(self.cfg, self.engine)
         self.txn_log = txn_log
-        release_free_memory()  # what recovery built and dropped
         now = mono_ms()
         for sid, timeout in self.engine.session_list():
             self.expiry.add(sid, timeout, now)
@@ -389,6 +388,9 @@ class ZooKeeperServer:
                 sec.secure_client_port,
                 sec.tls.client_auth,
             )
+        # What recovery built and dropped goes back to the OS once the listeners are up, so
+        # the first sessions need not wait for it.
+        loop.call_soon(release_free_memory)
         self._ticker = asyncio.create_task(self.tick())
         self._sweeper = asyncio.create_task(self.sweep_containers())
         self._purger = start_autopurge(self.cfg)
