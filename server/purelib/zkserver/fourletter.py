@@ -153,7 +153,7 @@ def envi(v: ServerView) -> str:
         f"java.io.tmpdir={tempfile.gettempdir()}",
         "java.compiler=<NA>",
         f"os.name={platform.system()}",
-        f"os.arch={_arch()}",
+        f"os.arch={_java_arch(platform.machine())}",
         f"os.version={platform.release()}",
         f"user.name={getpass.getuser()}",
         f"user.home={Path.home()}",
@@ -165,11 +165,9 @@ def envi(v: ServerView) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _arch() -> str:
-    import platform
-
-    m = platform.machine()
-    return {"x86_64": "amd64", "aarch64": "aarch64"}.get(m, m)
+def _java_arch(machine: str) -> str:
+    """The JVM's `os.arch` for a machine name as uname gives it."""
+    return {"x86_64": "amd64", "aarch64": "aarch64"}.get(machine, machine)
 
 
 def _max_rss_mb() -> int:
