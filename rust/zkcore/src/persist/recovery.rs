@@ -87,8 +87,19 @@ pub fn recover(
         }
     }
     let snapshot_zxid = out.snapshot_zxid;
-    check_snapshot_digest(&mut out, &mut target, snapshot_zxid);
-    replay(&mut out, &mut target, log_dir)?;
+    // Apache writes a snapshot while txns apply (fuzzy): at its own zxid the tree can already
+    // hold part of the next txn, and then differs from the digest the snapshot and the log
+    // both record for that zxid. Such a difference stands only if the first digest the log
+    // records after it does not match the replayed tree either. A tree that matches the
+    // log but not its snapshot's record is a wrong record.
+    let mut suspect = snapshot_digest_differs(&out.tree, &mut target, snapshot_zxid);
+    if let Some(zxid) = suspect {
+        if logged_tree_digest(log_dir, zxid)? == Some(out.tree.digest()) {
+            out.digest_mismatches.push(zxid);
+            suspect = None;
+        }
+    }
+    replay(&mut out, &mut target, log_dir, suspect)?;
     out.snapshot_digest_unreached = target.map(|d| d.zxid);
     if let (Some(tail), true) = (&out.tail, opts.repair_tail) {
         truncate_tail(tail)?;
@@ -100,6 +111,7 @@ fn replay(
     out: &mut Recovered,
     target: &mut Option<ZxidDigest>,
     log_dir: &Path,
+    mut suspect: Option<i64>,
 ) -> Result<(), PersistError> {
     let mut reader = LogReader::open(log_dir, out.tree.last_processed_zxid() + 1)?;
     while let Some(e) = reader.next_entry()? {
@@ -115,25 +127,53 @@ fn replay(
         // Failures (NONODE, NODEEXISTS after a fuzzy snapshot) are expected; Apache ignores them.
         out.tree.apply(&e.hdr, &e.txn);
         out.replayed += 1;
-        check_snapshot_digest(out, target, e.hdr.zxid);
+        if let Some(zxid) = snapshot_digest_differs(&out.tree, target, e.hdr.zxid) {
+            out.digest_mismatches.push(zxid);
+        }
         if let (None, Some(d)) = (&target, &e.digest) {
-            if d.version == DIGEST_VERSION && d.tree_digest != out.tree.digest() {
-                out.digest_mismatches.push(e.hdr.zxid);
+            if d.version == DIGEST_VERSION {
+                let differs = d.tree_digest != out.tree.digest();
+                if let Some(zxid) = suspect.take().filter(|_| differs) {
+                    out.digest_mismatches.push(zxid);
+                }
+                if differs {
+                    out.digest_mismatches.push(e.hdr.zxid);
+                }
             }
         }
+    }
+    // No later digest cleared it: the snapshot itself differs from what it recorded.
+    if let Some(zxid) = suspect {
+        out.digest_mismatches.push(zxid);
     }
     out.tail = reader.tail().cloned();
     Ok(())
 }
 
-/// Apache `compareSnapshotDigests`: once the tree reaches the snapshot digest's zxid.
-fn check_snapshot_digest(out: &mut Recovered, target: &mut Option<ZxidDigest>, zxid: i64) {
-    let Some(d) = *target else { return };
+/// The tree digest the log records with the txn `zxid`, if it holds that txn and a digest.
+fn logged_tree_digest(log_dir: &Path, zxid: i64) -> Result<Option<i64>, PersistError> {
+    let mut reader = LogReader::open(log_dir, zxid)?;
+    // Damage is reported by the replay that follows; here it only means no answer.
+    Ok(match reader.next_entry() {
+        Ok(Some(e)) if e.hdr.zxid == zxid => e
+            .digest
+            .filter(|d| d.version == DIGEST_VERSION)
+            .map(|d| d.tree_digest),
+        _ => None,
+    })
+}
+
+/// Apache `compareSnapshotDigests`: once the tree reaches the snapshot digest's zxid, the
+/// zxid if the tree's digest differs from it.
+fn snapshot_digest_differs(
+    tree: &DataTree,
+    target: &mut Option<ZxidDigest>,
+    zxid: i64,
+) -> Option<i64> {
+    let d = (*target)?;
     if zxid != d.zxid {
-        return;
-    }
-    if d.version == DIGEST_VERSION && d.digest != out.tree.digest() {
-        out.digest_mismatches.push(zxid);
+        return None;
     }
     *target = None;
+    (d.version == DIGEST_VERSION && d.digest != tree.digest()).then_some(zxid)
 }
