@@ -22,9 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from zkrecipes._core import Engine, LogSyncer, TxnLog, recover
+from zkrecipes._core import Engine, LogSyncer, TxnLog, recover, release_free_memory
 from zkserver.config import ServerConfig
-from zkserver.memory import release_free_memory
 
 log = logging.getLogger("zkserver.durability")
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime
 import logging
 import sys
 from collections.abc import Sequence
@@ -67,6 +66,8 @@ def purge(data_log_dir: Path, snap_dir: Path, count: int) -> list[tuple[Path, fl
 
 def _java_date_time(mtime: float) -> str:
     """Java's default DateFormat.getDateTimeInstance() in English: `Nov 2, 2026, 6:40:58 AM`."""
+    import datetime  # only `zkr purge` prints dates: the server need not import it
+
     t = datetime.datetime.fromtimestamp(mtime)
     hour = t.hour % 12 or 12
     return f"{t:%b} {t.day}, {t.year}, {hour}:{t:%M:%S} {'AM' if t.hour < 12 else 'PM'}"

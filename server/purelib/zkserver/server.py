@@ -15,16 +15,18 @@ import ssl
 import time
 from collections import Counter
 from collections.abc import Callable
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from zkrecipes._core import Engine, TxnLog, recover
-from zkserver import fourletter
+from zkrecipes._core import Engine, TxnLog, recover, release_free_memory
 from zkserver.config import ServerConfig
 from zkserver.durability import CommitPipeline, open_database
 from zkserver.jaas import server_sasl_users
-from zkserver.memory import release_free_memory
+from zkserver.listeners import listening_sockets
 from zkserver.purge import start_autopurge
 from zkserver.sessions import SessionExpiry
+
+if TYPE_CHECKING:
+    from zkserver import fourletter
 
 log = logging.getLogger("zkserver")
 
@@ -34,6 +36,7 @@ log = logging.getLogger("zkserver")
 # bound the connection is cut rather than the server running out of memory.
 OUTGOING_BYTES_MAX = 1024 * 1024 * 1024
 WRITE_HIGH_WATER_BYTES = 4 * 1024 * 1024
+BACKLOG = 1024
 
 
 def now_ms() -> int:
@@ -249,6 +252,9 @@ class ZooKeeperServer:
 
     # ---- four-letter words ----
     def view(self) -> fourletter.ServerView:
+        # Imported at the first four-letter word, not at launch.
+        from zkserver import fourletter
+
         e = self.engine
         timeouts = dict(e.session_list())
         infos = []
@@ -286,6 +292,8 @@ class ZooKeeperServer:
             return
         if word == "srst" and word in self.cfg.four_letter_words:
             self.engine.reset_counters()
+        from zkserver import fourletter
+
         text = fourletter.answer(word, self.cfg.four_letter_words, self.view())
         c.write(text.encode())
 
@@ -363,25 +371,16 @@ class ZooKeeperServer:
             plain: Callable[[], ClientConnection] = self.make_protocol
             if sec.port_unification and self.tls_context is not None:
                 plain = functools.partial(self.make_tls_protocol, unified=True)
-            self._servers.append(
-                await loop.create_server(
-                    plain,
-                    host=self.cfg.client_port_address,
-                    port=self.cfg.client_port,
-                    reuse_address=True,
-                    backlog=1024,
-                )
-            )
+            for sock in listening_sockets(
+                self.cfg.client_port_address, self.cfg.client_port, BACKLOG
+            ):
+                self._servers.append(await loop.create_server(plain, sock=sock, backlog=BACKLOG))
         if sec.secure_client_port is not None:
-            self._servers.append(
-                await loop.create_server(
-                    self.make_tls_protocol,
-                    host=sec.secure_client_port_address or "0.0.0.0",
-                    port=sec.secure_client_port,
-                    reuse_address=True,
-                    backlog=1024,
+            tls_host = sec.secure_client_port_address or "0.0.0.0"
+            for sock in listening_sockets(tls_host, sec.secure_client_port, BACKLOG):
+                self._servers.append(
+                    await loop.create_server(self.make_tls_protocol, sock=sock, backlog=BACKLOG)
                 )
-            )
             log.info(
                 "serving TLS on %s:%d (client certificates: %s)",
                 sec.secure_client_port_address or "0.0.0.0",

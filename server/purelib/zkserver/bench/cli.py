@@ -15,6 +15,7 @@ from pathlib import Path
 from zkserver.bench import report
 from zkserver.bench.compare import DEFAULT_WORKLOADS, SERVERS, Comparison, Options
 from zkserver.bench.progress import Progress
+from zkserver.cli import BENCH_HELP
 
 # The fan-out holds a thousand sockets in the generator and in each server.
 OPEN_FILES_WANTED = 8192
@@ -132,7 +133,7 @@ def run_compare(args: argparse.Namespace) -> int:
 
 def add_bench_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """`bench compare ...` under a parent command line (`zkr`)."""
-    bench = sub.add_parser("bench", help="benchmarks against Apache ZooKeeper 3.8")
+    bench = sub.add_parser("bench", help=BENCH_HELP)
     bench_sub = bench.add_subparsers(dest="bench_command", required=True)
     compare = bench_sub.add_parser("compare", help="the same load on both servers, as ratios")
     add_compare_arguments(compare)
