@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +29,11 @@ from zkserver.config import ServerConfig
 log = logging.getLogger("zkserver.durability")
 
 Output = tuple[Any, ...]
+# The loop syncs the log itself (no thread hand-off) only while one connection alone has sent
+# requests for this long, and only this many outputs wait: then nobody else's request would
+# wait out the fsync behind it.
+SOLE_CLIENT_S = 0.01
+INLINE_SYNC_MAX_OUTPUTS = 2
 
 
 class StorageFailed(RuntimeError):
@@ -95,6 +101,9 @@ class CommitPipeline:
         self.durable_zxid = engine.last_zxid
         self.pending: deque[tuple[int, Output]] = deque()
         self._syncing = False
+        self._commit_soon = False
+        self._last_conn = 0
+        self._shared_until = 0.0
         self._failed: Exception | None = None
         self._since_snapshot = 0
         self._snap_threshold = self._next_threshold()
@@ -108,6 +117,13 @@ class CommitPipeline:
         half = max(1, self.cfg.snap_count // 2)
         return half + random.randrange(half)
 
+    def note_request(self, conn_id: int) -> None:
+        """`conn_id` sent requests: a connection other than the last one means that several
+        clients are active, and the thread syncs for a while."""
+        if conn_id != self._last_conn:
+            self._last_conn = conn_id
+            self._shared_until = time.monotonic() + SOLE_CLIENT_S
+
     def submit(self, out: Output) -> None:
         """Runs `out` now if nothing it depends on awaits a sync, else queues it."""
         txns = out[4]
@@ -119,8 +135,32 @@ class CommitPipeline:
             self.execute(out)
             return
         self.pending.append((gate, out))
-        if not self._syncing and self._failed is None:
+        if not self._syncing and not self._commit_soon and self._failed is None:
+            # Decided once this loop pass has handled every socket that was ready.
+            self._commit_soon = True
+            self._loop.call_soon(self._commit)
+
+    def _commit(self) -> None:
+        """Syncs what the last loop pass appended: on the loop itself for a sole client
+        writing one request at a time (saving two thread wake-ups, about 30 us of its
+        latency and a fifth of the server's CPU per write in a VM), else on the syncer
+        thread, which lets the loop go on reading other clients' requests while the disk
+        works (syncing on the loop there doubled set-paced p50)."""
+        self._commit_soon = False
+        if self._syncing or self._failed is not None or not self.pending:
+            return
+        sole = len(self.pending) <= INLINE_SYNC_MAX_OUTPUTS and (
+            time.monotonic() >= self._shared_until
+        )
+        if not sole or self._syncer is None:
             self._request_sync()
+            return
+        try:
+            durable = self._syncer.sync_here()
+        except OSError as e:
+            self._fail(e)
+            return
+        self._advance(durable)
 
     def _request_sync(self) -> None:
         if self._syncer is not None:
@@ -142,11 +182,14 @@ class CommitPipeline:
             self._fail(e)
             return
         self._syncing = False
+        self._advance(durable)
+        if self.pending and self._failed is None:
+            self._request_sync()
+
+    def _advance(self, durable: int) -> None:
         self.durable_zxid = max(self.durable_zxid, durable)
         self._release()
         self._maybe_snapshot()
-        if self.pending and self._failed is None:
-            self._request_sync()
 
     def _release(self) -> None:
         while self.pending and self.pending[0][0] <= self.durable_zxid:

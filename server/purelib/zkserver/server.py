@@ -213,6 +213,8 @@ class ZooKeeperServer:
         sid = self.engine.session_of(conn.conn_id)
         if sid:
             self.expiry.touch(sid, now)
+        if self.pipeline is not None:
+            self.pipeline.note_request(conn.conn_id)
         try:
             out = self.engine.receive(conn.conn_id, data, now_ms())
         except OSError as e:
